@@ -1,0 +1,227 @@
+"""Load menus.yaml and content/ once, check them whole, and hand back an immutable Line."""
+
+from __future__ import annotations
+
+import re
+import string
+import unicodedata
+from collections import deque
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from .problems import MenuError, Problem, YamlDoc, read_yaml
+from .schema import LANGS, PLACEHOLDERS, Keys, Menu, MenusFile, TopicContent
+
+MAX_OPTIONS = 5
+MAX_LEVELS = 3
+# Words the text line keeps for itself; a topic keyword may not take one.
+RESERVED_WORDS = {
+    "STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT",
+    "START", "YES", "UNSTOP", "HELP", "INFO", "AYUDA", "MENU", "TEMAS", "CALL", "LLAMAR",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Line:
+    """The whole helpline as loaded: the menus file, each topic's content, and where they came from."""
+
+    spec: MenusFile
+    content: Mapping[str, TopicContent]
+    path: Path
+    warnings: tuple[Problem, ...] = ()
+
+    @property
+    def main(self) -> Menu:
+        """The menu every call starts in."""
+        return self.spec.menus["main"]
+
+    def parent(self, menu_id: str) -> str | None:
+        """The menu that leads to `menu_id` (None for main)."""
+        for parent_id, menu in self.spec.menus.items():
+            if any(option.menu == menu_id for option in menu.options):
+                return parent_id
+        return None
+
+    def path_to(self, menu_id: str) -> tuple[str, ...]:
+        """Menus from main down to `menu_id`, both included."""
+        chain = [menu_id]
+        while (parent := self.parent(chain[-1])) is not None:
+            chain.append(parent)
+        return tuple(reversed(chain))
+
+
+def normalize_word(text: str) -> str:
+    """Upper-case, strip accents and everything but letters, digits and spaces."""
+    folded = unicodedata.normalize("NFKD", text)
+    plain = "".join(c for c in folded if not unicodedata.combining(c))
+    return re.sub(r"[^A-Z0-9 ]+", "", plain.upper()).strip()
+
+
+def load_line(menus_path: str | Path, content_dir: str | Path | None = None) -> Line:
+    """Load and validate the menu and its content; raise MenuError listing every problem."""
+    menus_path = Path(menus_path)
+    content_dir = Path(content_dir) if content_dir else menus_path.parent / "content"
+    doc = read_yaml(menus_path, menus_path.name)
+    problems = list(doc.duplicates)
+    spec = _validate(doc, problems)
+    content: dict[str, TopicContent] = {}
+    if spec is not None:
+        problems += _check_menus(doc, spec)
+        problems += _check_words(doc, spec)
+        problems += _check_placeholders(doc, spec)
+        content = _load_content(spec, content_dir, problems)
+    errors = [p for p in problems if p.level == "error"]
+    if errors or spec is None:
+        raise MenuError(errors)
+    warnings = tuple(p for p in problems if p.level != "error")
+    return Line(spec, content, menus_path, warnings)
+
+
+def _validate(doc: YamlDoc, problems: list[Problem]) -> MenusFile | None:
+    if not isinstance(doc.data, dict):
+        problems.append(doc.problem((), "must be a mapping of sections (center, menus, ...)"))
+        return None
+    try:
+        return MenusFile.model_validate(doc.data)
+    except ValidationError as exc:
+        problems += [doc.problem(tuple(e["loc"]), _reason(e)) for e in exc.errors()]
+        return None
+
+
+def _reason(error: Mapping) -> str:
+    """Say a pydantic error the way a staff member editing YAML would understand it."""
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "missing"
+    message = error["msg"].removeprefix("Value error, ")
+    return message.replace("Input should be", "should be")
+
+
+def _check_menus(doc: YamlDoc, spec: MenusFile) -> Iterator[Problem]:
+    menus = spec.menus
+    if "main" not in menus:
+        yield doc.problem(("menus",), "needs a menu called main, where every call starts")
+        return
+    parents: dict[str, list[str]] = {}
+    for menu_id, menu in menus.items():
+        if len(menu.options) > MAX_OPTIONS:
+            yield doc.problem(
+                ("menus", menu_id, "options"),
+                f"{len(menu.options)} options; at most {MAX_OPTIONS} per menu",
+            )
+        yield from _check_keys(doc, spec.keys, menu_id, menu)
+        for n, option in enumerate(menu.options):
+            where = ("menus", menu_id, "options", n)
+            if option.topic is not None and option.topic not in spec.topics:
+                yield doc.problem((*where, "topic"), f"no topic {option.topic!r} in topics")
+            if option.menu is not None:
+                if option.menu not in menus:
+                    yield doc.problem((*where, "menu"), f"no menu {option.menu!r} in menus")
+                elif option.menu == "main":
+                    yield doc.problem((*where, "menu"), "leads back to main; * already goes back")
+                else:
+                    parents.setdefault(option.menu, []).append(f"menus.{menu_id}.options.{n}")
+    for menu_id, froms in parents.items():
+        if len(froms) > 1:
+            yield doc.problem(
+                ("menus", menu_id),
+                f"reached from {len(froms)} places ({', '.join(froms)}); "
+                "a menu has one parent so * can go back",
+            )
+    depth = _depths(menus)
+    for menu_id in menus:
+        if menu_id not in depth:
+            yield doc.problem(("menus", menu_id), "not reachable from the main menu")
+        elif depth[menu_id] > MAX_LEVELS:
+            yield doc.problem(
+                ("menus", menu_id), f"is {depth[menu_id]} levels deep; at most {MAX_LEVELS}"
+            )
+    heard = {o.topic for m in menus.values() for o in m.options if o.topic}
+    for topic_id in spec.topics:
+        if topic_id not in heard:
+            yield doc.problem(("topics", topic_id), "no voice menu leads here", "warning")
+
+
+def _check_keys(doc: YamlDoc, keys: Keys, menu_id: str, menu: Menu) -> Iterator[Problem]:
+    used = {str(n) for n in range(1, len(menu.options) + 1)}
+    for name, key in keys.model_dump().items():
+        if key in used:
+            yield doc.problem(
+                ("keys", name), f"key {key} is also option {key} of menus.{menu_id}"
+            )
+
+
+def _depths(menus: Mapping[str, Menu]) -> dict[str, int]:
+    depth = {"main": 1}
+    queue = deque(["main"])
+    while queue:
+        here = queue.popleft()
+        for option in menus[here].options:
+            if option.menu in menus and option.menu not in depth:
+                depth[option.menu] = depth[here] + 1
+                queue.append(option.menu)
+    return depth
+
+
+def _check_words(doc: YamlDoc, spec: MenusFile) -> Iterator[Problem]:
+    owner: dict[str, str] = {}
+    for topic_id, topic in spec.topics.items():
+        for lang in LANGS:
+            for n, word in enumerate(topic.keywords[lang]):
+                where = ("topics", topic_id, "keywords", lang, n)
+                key = normalize_word(word)
+                if not key:
+                    yield doc.problem(where, "a keyword needs a letter or digit")
+                elif key in RESERVED_WORDS:
+                    yield doc.problem(where, f"{word!r} is kept for the text line's own use")
+                elif owner.setdefault(key, topic_id) != topic_id:
+                    yield doc.problem(where, f"{word!r} is already a keyword of {owner[key]}")
+        if not (topic.keywords.en and topic.keywords.es):
+            yield doc.problem(("topics", topic_id, "keywords"), "needs keywords in en and es")
+
+
+def _check_placeholders(doc: YamlDoc, spec: MenusFile) -> Iterator[Problem]:
+    texts = [(("messages", name, lang), name, text[lang])
+             for name, text in spec.messages if text is not None for lang in LANGS]  # fmt: skip
+    texts += [(("staff", name), name, text) for name, text in spec.staff]
+    for where, name, text in texts:
+        try:
+            fields = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
+        except ValueError as exc:
+            yield doc.problem(where, f"broken {{placeholder}}: {exc}")
+            continue
+        unknown = fields - PLACEHOLDERS.get(name, set())
+        if unknown:
+            allowed = ", ".join(sorted(PLACEHOLDERS.get(name, ()))) or "none"
+            yield doc.problem(where, f"unknown placeholder {{{sorted(unknown)[0]}}}; allowed: {allowed}")
+
+
+def _load_content(spec: MenusFile, content_dir: Path, problems: list) -> dict:
+    content = {}
+    for topic_id in spec.topics:
+        path = content_dir / f"{topic_id}.yaml"
+        name = f"{content_dir.name}/{path.name}"
+        if not path.exists():
+            problems.append(Problem(name, (), f"missing: topic {topic_id!r} is in menus.yaml"))
+            continue
+        try:
+            doc = read_yaml(path, name)
+        except MenuError as exc:
+            problems += exc.problems
+            continue
+        problems += doc.duplicates
+        try:
+            content[topic_id] = TopicContent.model_validate(doc.data)
+        except ValidationError as exc:
+            problems += [doc.problem(tuple(e["loc"]), _reason(e)) for e in exc.errors()]
+    if content_dir.is_dir():
+        for path in sorted(content_dir.glob("*.yaml")):
+            if path.stem not in spec.topics:
+                name = f"{content_dir.name}/{path.name}"
+                problems.append(Problem(name, (), "no topic uses this file", level="warning"))
+    return content

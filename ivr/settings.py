@@ -1,0 +1,84 @@
+"""Settings: read once from the environment (or a mapping in tests), in one place."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from datetime import datetime
+from pathlib import Path
+
+DEV_SECRET = "dev-only-not-secret"
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the app must not start."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting the helpline reads, with its default."""
+
+    TWILIO_AUTH_TOKEN: str = ""
+    TWILIO_ACCOUNT_SID: str = ""
+    TWILIO_API_BASE: str = "https://api.twilio.com"
+    DATABASE_URL: str = ""
+    SECRET_KEY: str = DEV_SECRET
+    IVR_MENUS: str = "menus.yaml"
+    IVR_NOW: str = ""
+    IVR_ENV: str = "production"
+    IVR_RETENTION_DAYS: int = 90
+    IVR_SMS_PER_MINUTE: int = 5
+    IVR_VALIDATE_SIGNATURES: bool = True
+    PUBLIC_BASE_URL: str = ""
+    IVR_MAX_REQUEST_BYTES: int = 64 * 1024
+
+    @property
+    def development(self) -> bool:
+        """True when running on a developer's machine or in tests."""
+        return self.IVR_ENV in {"development", "test"}
+
+    def now(self) -> datetime | None:
+        """The fixed moment from IVR_NOW, or None to use the clock."""
+        return parse_now(self.IVR_NOW) if self.IVR_NOW else None
+
+
+def parse_now(value: str) -> datetime:
+    """Parse IVR_NOW, an ISO 8601 time that must carry its UTC offset."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise SettingsError(f"IVR_NOW: not an ISO 8601 time: {value!r}") from exc
+    if moment.tzinfo is None:
+        raise SettingsError(f"IVR_NOW: needs a UTC offset, such as -05:00: {value!r}")
+    return moment
+
+
+def _coerce(name: str, kind: type, raw: object) -> object:
+    if not isinstance(raw, str):
+        return raw
+    if kind is bool:
+        return raw.strip().lower() not in {"0", "false", "no", "off", ""}
+    if kind is int:
+        try:
+            return int(raw)
+        except ValueError as exc:
+            raise SettingsError(f"{name}: not a whole number: {raw!r}") from exc
+    return raw
+
+
+def load_settings(source: Mapping[str, object] | None = None, instance: Path | None = None) -> Settings:
+    """Build Settings from a mapping (default: the environment); unknown names are ignored."""
+    source = os.environ if source is None else source
+    types = {"bool": bool, "int": int, "str": str}
+    values = {}
+    for field in fields(Settings):
+        if field.name in source:
+            values[field.name] = _coerce(field.name, types[str(field.type)], source[field.name])
+    settings = Settings(**values)
+    if not settings.DATABASE_URL and instance is not None:
+        settings = replace(settings, DATABASE_URL=f"sqlite:///{instance / 'helpline.sqlite3'}")
+    if settings.IVR_NOW:
+        settings.now()
+    return settings
+
