@@ -18,7 +18,10 @@ MAX_GREETING_SECONDS = 30.0
 MAX_SUMMARY_SECONDS = 90.0
 MAX_SECONDS_BEFORE = 45.0
 SMS_PARTS, SMS_PARTS_HARD = 2, 3
-SAMPLE_WHEN = {"en": "by the end of the next business day", "es": "antes del fin del próximo día hábil"}
+SAMPLE_WHEN = {
+    "en": "by the end of the next business day",
+    "es": "antes del fin del próximo día hábil",
+}
 _textstat_lock = threading.Lock()  # textstat keeps its language in a global
 
 
@@ -70,47 +73,80 @@ def _topic(line: Line, topic_id: str, lang: str, problems: list) -> TopicMeasure
     file = f"content/{topic_id}.yaml"
     spoken = line.content[topic_id].spoken[lang]
     measure = TopicMeasure(
-        topic_id, lang, len(spoken.split()), prompts.seconds(spoken), readability(spoken, lang),
+        topic_id,
+        lang,
+        len(spoken.split()),
+        prompts.seconds(spoken),
+        readability(spoken, lang),
         prompts.seconds_before(line, topic_id, lang),
         segments.count(texting.topic_text(line, topic_id, lang)),
-    )  # fmt: skip
+    )
     if measure.seconds > MAX_SUMMARY_SECONDS:
-        problems.append(Problem(file, ("spoken", lang),
-                                f"{measure.seconds:.0f} s spoken; at most {MAX_SUMMARY_SECONDS:.0f}"))  # fmt: skip
+        problems.append(
+            Problem(
+                file,
+                ("spoken", lang),
+                f"{measure.seconds:.0f} s spoken; at most {MAX_SUMMARY_SECONDS:.0f}",
+            )
+        )
     if reason := too_hard(measure.readability, lang):
         problems.append(Problem(file, ("spoken", lang), reason))
     if reason := too_hard(readability(line.content[topic_id].text[lang], lang), lang):
         problems.append(Problem(file, ("text", lang), reason))
     if measure.before is not None and measure.before > MAX_SECONDS_BEFORE:
-        problems.append(Problem("menus.yaml", ("topics", topic_id),
-                                f"{lang}: {measure.before:.0f} s of menus before this summary; "
-                                f"at most {MAX_SECONDS_BEFORE:.0f}"))  # fmt: skip
+        problems.append(
+            Problem(
+                "menus.yaml",
+                ("topics", topic_id),
+                f"{lang}: {measure.before:.0f} s of menus before this summary; "
+                f"at most {MAX_SECONDS_BEFORE:.0f}",
+            )
+        )
     problems += _sms(file, ("text", lang), "with the footer", measure.sms)
     return measure
 
 
 def _sms(file: str, path: tuple, what: str, cost: segments.Segments) -> list[Problem]:
     if cost.parts > SMS_PARTS_HARD:
-        return [Problem(file, path, f"{what}: {cost.parts} SMS segments; never over {SMS_PARTS_HARD}")]
+        return [
+            Problem(file, path, f"{what}: {cost.parts} SMS segments; never over {SMS_PARTS_HARD}")
+        ]
     if cost.parts > SMS_PARTS:
-        return [Problem(file, path, f"{what}: {cost.parts} SMS segments; aim for {SMS_PARTS}",
-                        level="warning")]  # fmt: skip
+        return [
+            Problem(
+                file,
+                path,
+                f"{what}: {cost.parts} SMS segments; aim for {SMS_PARTS}",
+                level="warning",
+            )
+        ]
     return []
 
 
 def _prompts(line: Line, lang: str, problems: list) -> None:
     greeting = prompts.greeting(line, lang)
     if prompts.seconds(greeting) > MAX_GREETING_SECONDS:
-        problems.append(Problem("menus.yaml", ("messages", "greeting", lang),
-                                f"{prompts.seconds(greeting):.0f} s with the language offer; "
-                                f"at most {MAX_GREETING_SECONDS:.0f}"))  # fmt: skip
-    counselor = prompts.say(line, "counselor_option", lang,
-                            counselor=prompts.key_name(line.spec.keys.counselor, lang))  # fmt: skip
+        problems.append(
+            Problem(
+                "menus.yaml",
+                ("messages", "greeting", lang),
+                f"{prompts.seconds(greeting):.0f} s with the language offer; "
+                f"at most {MAX_GREETING_SECONDS:.0f}",
+            )
+        )
+    counselor = prompts.say(
+        line, "counselor_option", lang, counselor=prompts.key_name(line.spec.keys.counselor, lang)
+    )
     for menu_id in line.spec.menus:
         heard = prompts.options_prompt(line, menu_id, lang)
         if counselor not in heard:
-            problems.append(Problem("menus.yaml", ("menus", menu_id),
-                                    f"{lang}: the prompt does not offer a counselor"))  # fmt: skip
+            problems.append(
+                Problem(
+                    "menus.yaml",
+                    ("menus", menu_id),
+                    f"{lang}: the prompt does not offer a counselor",
+                )
+            )
         if reason := too_hard(readability(heard, lang), lang):
             problems.append(Problem("menus.yaml", ("menus", menu_id), f"{lang}: {reason}"))
     for name, text in line.spec.messages:
@@ -122,8 +158,9 @@ def _prompts(line: Line, lang: str, problems: list) -> None:
 
 def _texts(line: Line, lang: str, problems: list) -> None:
     menu = texting.menu_text(line, lang)
-    problems += _sms("menus.yaml", ("messages", "sms_menu", lang), "with the keywords",
-                     segments.count(menu))  # fmt: skip
+    problems += _sms(
+        "menus.yaml", ("messages", "sms_menu", lang), "with the keywords", segments.count(menu)
+    )
     for name, text in line.spec.messages:
         if not name.startswith("sms_"):
             continue

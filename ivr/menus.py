@@ -19,14 +19,30 @@ MAX_OPTIONS = 5
 MAX_LEVELS = 3
 # Words the text line keeps for itself; a topic keyword may not take one.
 RESERVED_WORDS = {
-    "STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT",
-    "START", "YES", "UNSTOP", "HELP", "INFO", "AYUDA", "MENU", "TEMAS", "CALL", "LLAMAR",
-}  # fmt: skip
+    "STOP",
+    "STOPALL",
+    "UNSUBSCRIBE",
+    "CANCEL",
+    "END",
+    "QUIT",
+    "REVOKE",
+    "OPTOUT",
+    "START",
+    "YES",
+    "UNSTOP",
+    "HELP",
+    "INFO",
+    "AYUDA",
+    "MENU",
+    "TEMAS",
+    "CALL",
+    "LLAMAR",
+}
 
 
 @dataclass(frozen=True)
 class Line:
-    """The whole helpline as loaded: the menus file, each topic's content, and where they came from."""
+    """The helpline as loaded: the menus file, each topic's content, and its path."""
 
     spec: MenusFile
     content: Mapping[str, TopicContent]
@@ -151,9 +167,7 @@ def _check_keys(doc: YamlDoc, keys: Keys, menu_id: str, menu: Menu) -> Iterator[
     used = {str(n) for n in range(1, len(menu.options) + 1)}
     for name, key in keys.model_dump().items():
         if key in used:
-            yield doc.problem(
-                ("keys", name), f"key {key} is also option {key} of menus.{menu_id}"
-            )
+            yield doc.problem(("keys", name), f"key {key} is also option {key} of menus.{menu_id}")
 
 
 def _depths(menus: Mapping[str, Menu]) -> dict[str, int]:
@@ -186,8 +200,12 @@ def _check_words(doc: YamlDoc, spec: MenusFile) -> Iterator[Problem]:
 
 
 def _check_placeholders(doc: YamlDoc, spec: MenusFile) -> Iterator[Problem]:
-    texts = [(("messages", name, lang), name, text[lang])
-             for name, text in spec.messages if text is not None for lang in LANGS]  # fmt: skip
+    texts = [
+        (("messages", name, lang), name, text[lang])
+        for name, text in spec.messages
+        if text is not None
+        for lang in LANGS
+    ]
     texts += [(("staff", name), name, text) for name, text in spec.staff]
     for where, name, text in texts:
         try:
@@ -198,7 +216,9 @@ def _check_placeholders(doc: YamlDoc, spec: MenusFile) -> Iterator[Problem]:
         unknown = fields - PLACEHOLDERS.get(name, set())
         if unknown:
             allowed = ", ".join(sorted(PLACEHOLDERS.get(name, ()))) or "none"
-            yield doc.problem(where, f"unknown placeholder {{{sorted(unknown)[0]}}}; allowed: {allowed}")
+            yield doc.problem(
+                where, f"unknown placeholder {{{sorted(unknown)[0]}}}; allowed: {allowed}"
+            )
 
 
 def _load_content(spec: MenusFile, content_dir: Path, problems: list) -> dict:

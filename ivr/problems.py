@@ -53,7 +53,7 @@ class YamlDoc:
 
 
 def read_yaml(path: Path, name: str) -> YamlDoc:
-    """Read a YAML file with safe_load, mapping key paths to lines; raise MenuError if unreadable."""
+    """Read a YAML file with safe_load and map key paths to lines; MenuError if unreadable."""
     try:
         text = path.read_text(encoding="utf-8")
         data = yaml.safe_load(text)

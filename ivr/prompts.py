@@ -29,8 +29,10 @@ def options_prompt(line: Line, menu_id: str, lang: str) -> str:
     menu = line.spec.menus[menu_id]
     keys = keys_for(line, lang)
     parts = [menu.intro[lang]] if menu.intro else []
-    parts += [say(line, "option", lang, label=o.label[lang], key=str(n))
-              for n, o in enumerate(menu.options, 1)]  # fmt: skip
+    parts += [
+        say(line, "option", lang, label=o.label[lang], key=str(n))
+        for n, o in enumerate(menu.options, 1)
+    ]
     parts.append(say(line, "counselor_option", lang, counselor=keys["counselor"]))
     parts.append(say(line, "menu_keys", lang, repeat=keys["repeat"]))
     if menu_id != "main":
@@ -60,7 +62,8 @@ def seconds_before(line: Line, topic_id: str, lang: str) -> float | None:
     """Seconds of greeting and menus a caller hears before the summary of `topic_id`."""
     for menu_id, menu in line.spec.menus.items():
         if any(o.topic == topic_id for o in menu.options):
-            heard = [greeting(line, lang)] + [options_prompt(line, m, lang) for m in line.path_to(menu_id)]
+            heard = [greeting(line, lang)] + [
+                options_prompt(line, m, lang) for m in line.path_to(menu_id)
+            ]
             return seconds(" ".join(heard))
     return None
-

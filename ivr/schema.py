@@ -110,7 +110,7 @@ class Hours(Model):
         return value
 
     def span(self, weekday: int) -> tuple[time, time | None] | None:
-        """Opening and closing time for weekday 0=Monday, None when closed (None close = midnight)."""
+        """Opening and closing time of weekday 0=Monday (close None = midnight); None if closed."""
         value = getattr(self, WEEKDAYS[weekday])
         if value == "closed":
             return None

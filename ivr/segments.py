@@ -13,12 +13,35 @@ GSM_EXTENDED = set("^{}\\[~]|€\f")
 
 # Spanish and typographic characters outside GSM-7, spelled the way Twilio's
 # Smart Encoding would, so one accent does not halve what a text can hold.
-GSM_SPELLING = str.maketrans({
-    "á": "a", "í": "i", "ó": "o", "ú": "u", "Á": "A", "Í": "I", "Ó": "O", "Ú": "U",
-    "â": "a", "ê": "e", "î": "i", "ô": "o", "û": "u", "ç": "c", "ï": "i", "ë": "e",
-    "‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-", "…": "...",
-    "\u00a0": " ", "\u200b": "",
-})  # fmt: skip
+GSM_SPELLING = str.maketrans(
+    {
+        "á": "a",
+        "í": "i",
+        "ó": "o",
+        "ú": "u",
+        "Á": "A",
+        "Í": "I",
+        "Ó": "O",
+        "Ú": "U",
+        "â": "a",
+        "ê": "e",
+        "î": "i",
+        "ô": "o",
+        "û": "u",
+        "ç": "c",
+        "ï": "i",
+        "ë": "e",
+        "‘": "'",
+        "’": "'",
+        "“": '"',
+        "”": '"',
+        "–": "-",
+        "—": "-",
+        "…": "...",
+        "\u00a0": " ",
+        "\u200b": "",
+    }
+)
 
 
 @dataclass(frozen=True)

@@ -67,7 +67,9 @@ def _coerce(name: str, kind: type, raw: object) -> object:
     return raw
 
 
-def load_settings(source: Mapping[str, object] | None = None, instance: Path | None = None) -> Settings:
+def load_settings(
+    source: Mapping[str, object] | None = None, instance: Path | None = None
+) -> Settings:
     """Build Settings from a mapping (default: the environment); unknown names are ignored."""
     source = os.environ if source is None else source
     types = {"bool": bool, "int": int, "str": str}
@@ -81,4 +83,3 @@ def load_settings(source: Mapping[str, object] | None = None, instance: Path | N
     if settings.IVR_NOW:
         settings.now()
     return settings
-

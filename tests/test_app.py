@@ -1,0 +1,62 @@
+"""The app factory: settings from a mapping, a loaded menu, and no start on a broken one."""
+
+from __future__ import annotations
+
+import pytest
+
+from ivr import create_app
+from ivr.problems import MenuError
+from ivr.settings import SettingsError, load_settings
+
+
+def test_healthz(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json == {"status": "ok", "topics": 10}
+
+
+def test_factory_reads_the_mapping_not_the_environment(settings, monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "from-the-environment")
+    app = create_app(settings)
+    assert app.config["SECRET_KEY"] == "test-secret-key"
+    assert app.config["IVR"].DATABASE_URL == settings["DATABASE_URL"]
+
+
+def test_factory_reads_the_environment_by_default(settings, monkeypatch):
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("IVR_RETENTION_DAYS", "30")
+    app = create_app()
+    assert app.config["IVR"].IVR_RETENTION_DAYS == 30
+    assert app.config["IVR"].TWILIO_AUTH_TOKEN == "test-auth-token"
+
+
+def test_app_refuses_a_broken_menu(settings, menu_copy, edit_yaml):
+    edit_yaml(menu_copy, lambda d: d["center"].update(staff_line="911"))
+    with pytest.raises(MenuError, match=r"center.staff_line: '911' is not in E.164 form"):
+        create_app({**settings, "IVR_MENUS": str(menu_copy)})
+
+
+def test_default_database_is_sqlite_in_the_instance_folder(tmp_path):
+    settings = load_settings({}, tmp_path)
+    assert settings.DATABASE_URL == f"sqlite:///{tmp_path / 'helpline.sqlite3'}"
+    assert settings.TWILIO_API_BASE == "https://api.twilio.com"
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("2026-11-26 10:00", "needs a UTC offset"), ("next tuesday", "not an ISO 8601 time")],
+)
+def test_ivr_now_must_be_a_moment_with_offset(value, message):
+    with pytest.raises(SettingsError, match=message):
+        load_settings({"IVR_NOW": value})
+
+
+def test_ivr_now_is_the_app_clock():
+    settings = load_settings({"IVR_NOW": "2026-11-27T02:00:00-05:00"})
+    assert settings.now().isoformat() == "2026-11-27T02:00:00-05:00"
+
+
+def test_numbers_settings_must_be_numbers():
+    with pytest.raises(SettingsError, match="IVR_RETENTION_DAYS: not a whole number"):
+        load_settings({"IVR_RETENTION_DAYS": "ninety"})
