@@ -9,7 +9,9 @@ from pathlib import Path
 from flask import Flask, jsonify
 
 from .menus import load_line
-from .settings import load_settings
+from .privacy import install_log_masking
+from .settings import Settings, load_settings
+from .store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("ivr")
@@ -25,15 +27,31 @@ def menus_path(setting: str) -> Path:
 
 def create_app(config: Mapping[str, object] | None = None) -> Flask:
     """Build the helpline app from settings (default: the environment); refuse a broken menu."""
+    install_log_masking()
     app = Flask(__name__, instance_relative_config=True)
-    settings = load_settings(config, Path(app.instance_path))
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    settings = app_settings(config, app)
     app.config.update(SECRET_KEY=settings.SECRET_KEY, IVR=settings)
     app.extensions["ivr.line"] = load_line(menus_path(settings.IVR_MENUS))
+    app.extensions["ivr.store"] = Store(settings.DATABASE_URL, settings.SECRET_KEY)
 
     @app.get("/healthz")
     def healthz():
-        """Liveness for the platform: the menu is loaded and the process answers."""
-        return jsonify(status="ok", topics=len(app.extensions["ivr.line"].spec.topics))
+        """Liveness for the platform: the menu is loaded, and whether the database answers."""
+        store: Store = app.extensions["ivr.store"]
+        return jsonify(
+            status="ok",
+            topics=len(app.extensions["ivr.line"].spec.topics),
+            database="ok" if store.ping() else "down",
+            failed_writes=store.failed_writes,
+        )
 
     return app
+
+
+def app_settings(config: Mapping[str, object] | None = None, app: Flask | None = None) -> Settings:
+    """Settings with the SQLite default placed in the app's instance folder."""
+    instance = Path((app or Flask(__name__)).instance_path)
+    settings = load_settings(config, instance)
+    if settings.DATABASE_URL.startswith("sqlite:///") and str(instance) in settings.DATABASE_URL:
+        instance.mkdir(parents=True, exist_ok=True)
+    return settings

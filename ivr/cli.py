@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from . import migrate
 from .lint import lint
 from .menus import load_line
 from .problems import MenuError
+from .store import Store, StoreError, engine_for
 
 
 def check(path: str) -> int:
@@ -42,11 +45,55 @@ def check(path: str) -> int:
     return 1 if errors else 0
 
 
+def _settings():
+    from . import app_settings
+
+    return app_settings()
+
+
+def db(action: str, revision: str | None) -> int:
+    """Apply (upgrade) or undo (downgrade) migrations on DATABASE_URL."""
+    engine = engine_for(_settings().DATABASE_URL)
+    if action == "upgrade":
+        migrate.upgrade(engine, revision or "head")
+    else:
+        migrate.downgrade(engine, revision or "base")
+    print(f"database {action}d to {revision or ('head' if action == 'upgrade' else 'base')}")
+    return 0
+
+
+def parse_age(value: str) -> timedelta:
+    """Read an age such as 90d, 12h or 30 (days)."""
+    units = {"d": "days", "h": "hours", "w": "weeks"}
+    number, unit = (value[:-1], value[-1]) if value[-1:] in units else (value, "d")
+    if not number.isdigit():
+        raise argparse.ArgumentTypeError(f"not an age like 90d: {value!r}")
+    return timedelta(**{units[unit]: int(number)})
+
+
+def purge(older_than: timedelta | None) -> int:
+    """Delete handled requests, events and deliveries past the retention period."""
+    settings = _settings()
+    age = older_than or timedelta(days=settings.IVR_RETENTION_DAYS)
+    now = settings.now() or datetime.now(UTC)
+    try:
+        done = Store(settings.DATABASE_URL, settings.SECRET_KEY).purge(now - age)
+    except StoreError as exc:
+        print(f"purge failed: database error {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"purged rows older than {age.days} days: {done.requests} handled voicemails and "
+        f"call-backs, {done.events} events, {done.deliveries} delivery records"
+    )
+    return 0
+
+
 def serve(host: str, port: int) -> int:
     """Run the webhook server under gunicorn; development mode unless IVR_ENV says otherwise."""
     if "IVR_ENV" not in os.environ:
         os.environ["IVR_ENV"] = "development"
         print("ivr serve: IVR_ENV=development (set IVR_ENV=production on a real deployment)")
+    db("upgrade", None)
     workers = os.environ.get("WEB_CONCURRENCY", "2")
     args = ["gunicorn", "--bind", f"{host}:{port}", "--workers", workers, "ivr:create_app()"]
     os.execvp(sys.executable, [sys.executable, "-m", *args])
@@ -62,9 +109,24 @@ def main(argv: list[str] | None = None) -> int:
     server = commands.add_parser("serve", help="run the webhook server (gunicorn)")
     server.add_argument("--host", default="127.0.0.1")
     server.add_argument("--port", type=int, default=int(os.environ.get("PORT", "5000")))
+    database = commands.add_parser("db", help="apply or undo database migrations")
+    database.add_argument("action", choices=["upgrade", "downgrade"])
+    database.add_argument("revision", nargs="?")
+    purger = commands.add_parser("purge", help="delete records past the retention period")
+    purger.add_argument(
+        "--older-than",
+        type=parse_age,
+        default=None,
+        metavar="AGE",
+        help="such as 90d (default: IVR_RETENTION_DAYS)",
+    )
     args = parser.parse_args(argv)
     if args.command == "check":
         return check(str(Path(args.path)))
+    if args.command == "db":
+        return db(args.action, args.revision)
+    if args.command == "purge":
+        return purge(args.older_than)
     return serve(args.host, args.port)
 
 

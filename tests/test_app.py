@@ -12,7 +12,14 @@ from ivr.settings import SettingsError, load_settings
 def test_healthz(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json == {"status": "ok", "topics": 10}
+    assert response.json == {"status": "ok", "topics": 10, "database": "ok", "failed_writes": 0}
+
+
+def test_healthz_says_when_the_database_is_down(settings):
+    app = create_app({**settings, "DATABASE_URL": "postgresql://postgres@127.0.0.1:1/none"})
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 200
+    assert response.json["database"] == "down"
 
 
 def test_factory_reads_the_mapping_not_the_environment(settings, monkeypatch):

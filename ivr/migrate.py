@@ -1,0 +1,36 @@
+"""Apply Alembic migrations from the repository's migrations/ folder (`ivr db upgrade`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def _config(engine: Engine, connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema up to `revision` (default: the newest)."""
+    with engine.begin() as connection:
+        command.upgrade(_config(engine, connection), revision)
+
+
+def downgrade(engine: Engine, revision: str = "base") -> None:
+    """Take the schema down to `revision` (default: empty)."""
+    with engine.begin() as connection:
+        command.downgrade(_config(engine, connection), revision)
+
+
+def revision(engine: Engine, message: str) -> None:
+    """Write a new migration from the difference between the models and the database."""
+    with engine.begin() as connection:
+        command.revision(_config(engine, connection), message=message, autogenerate=True)

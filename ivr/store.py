@@ -1,0 +1,319 @@
+"""What the line remembers, on SQLite or PostgreSQL: the only module that writes SQL."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    DateTime,
+    Engine,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    create_engine,
+    delete,
+    event,
+    func,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+from .privacy import caller_hash
+
+log = logging.getLogger(__name__)
+
+
+class StoreError(Exception):
+    """The database could not do what was asked (down, locked, read-only)."""
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes on both engines (SQLite keeps no offset of its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None:
+            value = value.astimezone(UTC)
+            return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+        return None
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class OptOut(Base):
+    """A number that asked for no more texts; kept until it opts back in (the law requires it)."""
+
+    __tablename__ = "opt_outs"
+    number: Mapped[str] = mapped_column(String(20), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    words: Mapped[str] = mapped_column(String(40))
+
+
+class Request(Base):
+    """A person waiting for a counselor: a voicemail or a call-back request."""
+
+    __tablename__ = "requests"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(12))  # voicemail | callback
+    channel: Mapped[str] = mapped_column(String(8))  # voice | sms
+    number: Mapped[str] = mapped_column(String(20))
+    language: Mapped[str] = mapped_column(String(2))
+    topic: Mapped[str | None] = mapped_column(String(40))
+    recording_url: Mapped[str | None] = mapped_column(String(300))
+    recording_seconds: Mapped[int | None] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    handled_by: Mapped[str | None] = mapped_column(String(80))
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Delivery(Base):
+    """A webhook already handled (MessageSid, or CallSid and step) and the reply it got."""
+
+    __tablename__ = "deliveries"
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    reply: Mapped[str | None] = mapped_column(Text)
+
+
+class Event(Base):
+    """One thing that happened on the line, for the staff's reports; never a number or words."""
+
+    __tablename__ = "events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    channel: Mapped[str] = mapped_column(String(8))
+    kind: Mapped[str] = mapped_column(String(24), index=True)
+    caller: Mapped[str | None] = mapped_column(String(64))  # keyed hash of the number
+    language: Mapped[str | None] = mapped_column(String(2))
+    topic: Mapped[str | None] = mapped_column(String(40))
+    detail: Mapped[str | None] = mapped_column(String(80))
+
+
+@dataclass(frozen=True)
+class Purged:
+    """How many rows of each kind a purge deleted."""
+
+    requests: int
+    events: int
+    deliveries: int
+
+
+def engine_for(url: str) -> Engine:
+    """An engine for DATABASE_URL: SQLite tuned for several writers, or PostgreSQL via psycopg 3."""
+    if url.startswith(("postgres://", "postgresql://")):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 15})
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        return engine
+    return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 3})
+
+
+def _sqlite_connect(dbapi_connection, _record) -> None:
+    # Take the transaction into our own hands so every write begins IMMEDIATE:
+    # a deferred transaction that later writes is what fails with "database is
+    # locked" under several gunicorn workers.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    for pragma in ("journal_mode=WAL", "busy_timeout=15000", "synchronous=NORMAL"):
+        try:
+            cursor.execute(f"PRAGMA {pragma}")
+        except Exception:  # a read-only file still serves reads
+            log.warning("SQLite refused PRAGMA %s", pragma)
+    cursor.close()
+
+
+class Store:
+    """The line's memory. Every method raises StoreError when the database fails."""
+
+    def __init__(self, url: str, secret: str):
+        self.engine = engine_for(url)
+        self._secret = secret
+        self._lock = threading.Lock()
+        self.failed_writes = 0
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A transaction that commits on success; database faults become StoreError."""
+        try:
+            with Session(self.engine, expire_on_commit=False) as session, session.begin():
+                yield session
+        except SQLAlchemyError as exc:
+            raise StoreError(type(exc).__name__) from exc
+
+    def caller(self, number: str | None) -> str | None:
+        """The keyed hash that stands for a number in events."""
+        return caller_hash(self._secret, number) if number else None
+
+    def _insert(self, session: Session, table, **values) -> bool:
+        """Insert unless the primary key exists; True when this call inserted it."""
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        key = table.__mapper__.primary_key[0]
+        statement = dialect.insert(table).values(**values).on_conflict_do_nothing().returning(key)
+        return session.execute(statement).first() is not None
+
+    # Opt-outs ---------------------------------------------------------------
+
+    def opt_out(self, number: str, words: str, at: datetime) -> bool:
+        """Record that `number` wants no texts; True if it was not opted out before."""
+        with self.session() as s:
+            return self._insert(s, OptOut, number=number, at=at, words=words[:40])
+
+    def opt_in(self, number: str) -> bool:
+        """Let `number` get texts again; True if it had opted out."""
+        with self.session() as s:
+            return s.execute(delete(OptOut).where(OptOut.number == number)).rowcount > 0
+
+    def is_opted_out(self, number: str) -> bool:
+        """True when `number` asked for no texts."""
+        with self.session() as s:
+            return s.get(OptOut, number) is not None
+
+    # People waiting ---------------------------------------------------------
+
+    def add_request(
+        self,
+        kind: str,
+        channel: str,
+        number: str,
+        language: str,
+        at: datetime,
+        topic: str | None = None,
+        recording_url: str | None = None,
+        recording_seconds: int | None = None,
+    ) -> int:
+        """Store a voicemail or call-back request; returns its id."""
+        with self.session() as s:
+            row = Request(
+                kind=kind,
+                channel=channel,
+                number=number,
+                language=language,
+                at=at,
+                topic=topic,
+                recording_url=recording_url,
+                recording_seconds=recording_seconds,
+            )
+            s.add(row)
+            s.flush()
+            return row.id
+
+    def waiting(self) -> list[Request]:
+        """Requests no one has handled yet, oldest first."""
+        with self.session() as s:
+            query = select(Request).where(Request.handled_at.is_(None)).order_by(Request.at)
+            return list(s.scalars(query))
+
+    def handle(self, request_id: int, by: str, at: datetime) -> bool:
+        """Mark a request handled by a staff member; False if already handled or unknown."""
+        with self.session() as s:
+            query = (
+                update(Request)
+                .where(Request.id == request_id, Request.handled_at.is_(None))
+                .values(handled_by=by[:80], handled_at=at)
+            )
+            return s.execute(query).rowcount == 1
+
+    # Idempotency ------------------------------------------------------------
+
+    def claim(self, key: str, at: datetime) -> bool:
+        """Mark a delivery as handled; True for the first delivery, False for a retry."""
+        with self.session() as s:
+            return self._insert(s, Delivery, key=key[:120], at=at)
+
+    def reply_for(self, key: str) -> str | None:
+        """The reply stored for a delivery, if any."""
+        with self.session() as s:
+            row = s.get(Delivery, key[:120])
+            return row.reply if row else None
+
+    def save_reply(self, key: str, reply: str) -> None:
+        """Keep the reply of a first delivery so a retry gets the same answer."""
+        with self.session() as s:
+            s.execute(update(Delivery).where(Delivery.key == key[:120]).values(reply=reply))
+
+    # Events -----------------------------------------------------------------
+
+    def add_event(
+        self,
+        at: datetime,
+        channel: str,
+        kind: str,
+        number: str | None = None,
+        language: str | None = None,
+        topic: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        """Store one event; the number is kept only as its keyed hash."""
+        with self.session() as s:
+            s.add(
+                Event(
+                    at=at,
+                    channel=channel,
+                    kind=kind,
+                    caller=self.caller(number),
+                    language=language,
+                    topic=topic,
+                    detail=detail and detail[:80],
+                )
+            )
+
+    def record(self, at: datetime, channel: str, kind: str, **fields) -> bool:
+        """Store an event, or log and count the failure: reports must never break a call."""
+        try:
+            self.add_event(at, channel, kind, **fields)
+            return True
+        except StoreError as exc:
+            with self._lock:
+                self.failed_writes += 1
+            log.error("event not stored (%s %s): %s", channel, kind, exc)
+            return False
+
+    def count(self, kind: str | None = None) -> int:
+        """How many events (of one kind) are stored."""
+        with self.session() as s:
+            query = select(func.count()).select_from(Event)
+            if kind:
+                query = query.where(Event.kind == kind)
+            return s.scalar(query)
+
+    # Retention --------------------------------------------------------------
+
+    def purge(self, before: datetime) -> Purged:
+        """Delete handled requests, events and deliveries older than `before`."""
+        with self.session() as s:
+            requests = s.execute(
+                delete(Request).where(Request.handled_at.is_not(None), Request.at < before)
+            ).rowcount
+            events = s.execute(delete(Event).where(Event.at < before)).rowcount
+            deliveries = s.execute(delete(Delivery).where(Delivery.at < before)).rowcount
+        return Purged(requests, events, deliveries)
+
+    def ping(self) -> bool:
+        """True when the database answers."""
+        try:
+            with self.session() as s:
+                s.execute(text("SELECT 1"))
+            return True
+        except StoreError:
+            return False

@@ -1,0 +1,190 @@
+"""Storage on SQLite and PostgreSQL: what the line remembers, and that it loses nothing."""
+
+from __future__ import annotations
+
+import multiprocessing
+import subprocess
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import inspect, text
+
+from ivr import migrate
+from ivr.privacy import caller_hash
+from ivr.store import Store, StoreError
+
+NOW = datetime(2026, 11, 26, 7, 0, tzinfo=UTC)
+CALLER = "+12035550123"
+
+
+def test_opt_out_and_back_in(store):
+    assert not store.is_opted_out(CALLER)
+    assert store.opt_out(CALLER, "STOP", NOW) is True
+    assert store.opt_out(CALLER, "stop please", NOW) is False  # already out: one row
+    assert store.is_opted_out(CALLER)
+    assert store.opt_in(CALLER) is True
+    assert not store.is_opted_out(CALLER)
+    assert store.opt_in(CALLER) is False
+
+
+def test_people_waiting_in_order_until_handled(store):
+    first = store.add_request(
+        "voicemail",
+        "voice",
+        CALLER,
+        "es",
+        NOW,
+        topic="withdrawal",
+        recording_url="https://api.twilio.com/RE1",
+        recording_seconds=42,
+    )
+    second = store.add_request("callback", "sms", "+12035550199", "en", NOW + timedelta(minutes=5))
+    waiting = store.waiting()
+    assert [r.id for r in waiting] == [first, second]
+    assert (waiting[0].number, waiting[0].language, waiting[0].topic) == (
+        CALLER,
+        "es",
+        "withdrawal",
+    )
+    assert (waiting[0].recording_url, waiting[0].recording_seconds) == (
+        "https://api.twilio.com/RE1",
+        42,
+    )
+    assert waiting[0].at == NOW and waiting[0].at.tzinfo is not None
+    assert store.handle(first, "Dana", NOW + timedelta(hours=1)) is True
+    assert store.handle(first, "Lee", NOW + timedelta(hours=2)) is False
+    assert [r.id for r in store.waiting()] == [second]
+
+
+def test_a_retried_delivery_is_claimed_once_and_gets_the_same_reply(store):
+    assert store.claim("sms:SM123", NOW) is True
+    store.save_reply("sms:SM123", "<Response><Message>Hi</Message></Response>")
+    assert store.claim("sms:SM123", NOW) is False
+    assert store.reply_for("sms:SM123") == "<Response><Message>Hi</Message></Response>"
+    assert store.reply_for("sms:SM999") is None
+
+
+def test_events_keep_a_keyed_hash_never_the_number(store):
+    store.add_event(NOW, "voice", "topic-heard", number=CALLER, language="en", topic="overdose")
+    with store.engine.connect() as connection:
+        rows = connection.execute(text("SELECT * FROM events")).all()
+    assert len(rows) == 1
+    assert CALLER not in repr(rows) and CALLER[1:] not in repr(rows)
+    row = rows[0]._mapping
+    assert row["caller"] == caller_hash("test-secret-key", CALLER)
+    assert (row["kind"], row["topic"]) == ("topic-heard", "overdose")
+    assert store.count("topic-heard") == 1
+
+
+def test_purge_deletes_only_what_is_past_retention_and_handled(store):
+    old, recent = NOW - timedelta(days=120), NOW - timedelta(days=10)
+    handled_old = store.add_request("voicemail", "voice", CALLER, "en", old)
+    store.handle(handled_old, "Dana", old + timedelta(hours=1))
+    waiting_old = store.add_request("callback", "voice", CALLER, "en", old)
+    handled_recent = store.add_request("callback", "sms", CALLER, "en", recent)
+    store.handle(handled_recent, "Dana", recent)
+    for at in (old, old, recent):
+        store.add_event(at, "sms", "keyword")
+    store.claim("sms:old", old)
+    store.claim("sms:new", recent)
+    store.opt_out(CALLER, "STOP", old)
+
+    done = store.purge(NOW - timedelta(days=90))
+
+    assert (done.requests, done.events, done.deliveries) == (1, 2, 1)
+    assert [r.id for r in store.waiting()] == [waiting_old]  # a person still waiting is kept
+    assert store.count() == 1
+    assert store.claim("sms:new", NOW) is False and store.claim("sms:old", NOW) is True
+    assert store.is_opted_out(CALLER)  # opt-outs outlive retention
+
+
+def test_database_down_raises_store_error_and_record_counts_it(caplog, make_store):
+    down = make_store("postgresql://postgres@127.0.0.1:1/none", upgrade=False)
+    with pytest.raises(StoreError):
+        down.is_opted_out(CALLER)
+    assert down.record(NOW, "voice", "menu", number=CALLER) is False
+    assert down.failed_writes == 1
+    assert "event not stored (voice menu): OperationalError" in caplog.text
+    assert CALLER not in caplog.text
+    assert down.ping() is False
+
+
+def test_unwritable_sqlite_fails_as_store_error(tmp_path, make_store):
+    path = tmp_path / "ro.sqlite3"
+    make_store(f"sqlite:///{path}").engine.dispose()
+    # chmod does not stop root; the immutable flag does.
+    subprocess.run(["chattr", "+i", str(path)], check=True)
+    try:
+        reader = make_store(f"sqlite:///{path}", upgrade=False)
+        assert reader.record(NOW, "voice", "menu") is False
+        assert reader.failed_writes == 1
+        assert reader.ping() is True  # reads still work
+    finally:
+        subprocess.run(["chattr", "-i", str(path)], check=True)
+
+
+def test_missing_sqlite_folder_fails_as_store_error(tmp_path, make_store):
+    lost = make_store(f"sqlite:///{tmp_path / 'gone' / 'x.sqlite3'}", upgrade=False)
+    with pytest.raises(StoreError):
+        lost.opt_out(CALLER, "STOP", NOW)
+
+
+# Concurrency: several processes at once, as gunicorn workers would be ----------
+
+
+def _worker(url: str, worker: int, keys: int, results) -> None:
+    store = Store(url, "k")
+    claimed = 0
+    for n in range(keys):
+        # Every worker tries every key: only one may win each.
+        claimed += store.claim(f"sms:SM{n}", NOW)
+        store.add_event(NOW, "sms", "keyword", detail=f"w{worker}-{n}")
+        store.opt_out(f"+1203555{n:04d}", "STOP", NOW)
+    results.put(claimed)
+    store.engine.dispose()
+
+
+def test_concurrent_writers_lose_no_row_and_claim_each_key_once(db_url, make_store):
+    store = make_store(db_url, "k")
+    workers, keys = 4, 40
+    ctx = multiprocessing.get_context("spawn")
+    results = ctx.Queue()
+    procs = [ctx.Process(target=_worker, args=(db_url, w, keys, results)) for w in range(workers)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=120)
+        assert p.exitcode == 0
+    assert sum(results.get(timeout=5) for _ in procs) == keys
+    assert store.count("keyword") == workers * keys
+    with store.engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM opt_outs")).scalar() == keys
+
+
+# Migrations -------------------------------------------------------------------
+
+
+def test_migrations_create_and_drop_the_schema(db_url, make_store):
+    engine = make_store(db_url, upgrade=False).engine
+    assert inspect(engine).get_table_names() == []
+    migrate.upgrade(engine)
+    tables = set(inspect(engine).get_table_names())
+    assert {"opt_outs", "requests", "deliveries", "events"} <= tables
+    migrate.downgrade(engine)
+    assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+    migrate.upgrade(engine)
+    assert {"opt_outs", "requests", "deliveries", "events"} <= set(
+        inspect(engine).get_table_names()
+    )
+
+
+def test_models_and_migrations_agree(db_url, make_store):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from ivr.store import Base
+
+    engine = make_store(db_url).engine
+    with engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert diff == []
