@@ -9,6 +9,7 @@ from pathlib import Path
 from flask import Flask, jsonify
 
 from .menus import load_line
+from .outbound import Messenger
 from .privacy import install_log_masking
 from .settings import Settings, load_settings
 from .store import Store
@@ -33,6 +34,10 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     app.config.update(SECRET_KEY=settings.SECRET_KEY, IVR=settings)
     app.extensions["ivr.line"] = load_line(menus_path(settings.IVR_MENUS))
     app.extensions["ivr.store"] = Store(settings.DATABASE_URL, settings.SECRET_KEY)
+    app.extensions["ivr.messenger"] = Messenger(settings)
+    from . import voice
+
+    app.register_blueprint(voice.bp)
 
     @app.get("/healthz")
     def healthz():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from .menus import Line
 
 WORDS_PER_MINUTE = 150
@@ -16,7 +18,9 @@ def key_name(key: str, lang: str) -> str:
 
 def say(line: Line, name: str, lang: str, **fields: str) -> str:
     """A fixed message in `lang` with its placeholders filled in."""
-    return getattr(line.spec.messages, name)[lang].format(**fields)
+    text = getattr(line.spec.messages, name)[lang].format(**fields)
+    # A filled-in value may end a sentence with its own period ("9 a.m.").
+    return re.sub(r"(?<!\.)\.\.(?!\.)", ".", text)
 
 
 def keys_for(line: Line, lang: str) -> dict[str, str]:

@@ -210,6 +210,20 @@ class Topic(Model):
     keywords: Words
 
 
+class VoiceWords(Model):
+    """Words a caller may say instead of pressing a key."""
+
+    counselor: Words
+    repeat: Words
+    slower: Words
+    back: Words
+    text: Words
+    record: Words
+    callback: Words
+    english: Words
+    spanish: Words
+
+
 class Crisis(Model):
     """Phrases that get the safety reply first."""
 
@@ -263,6 +277,7 @@ class Staff(Model):
 
     whisper: str = NonEmpty
     alert_voicemail: str = NonEmpty
+    alert_voicemail_unsaved: str = NonEmpty
     alert_callback: str = NonEmpty
     alert_crisis: str = NonEmpty
 
@@ -296,7 +311,7 @@ class MenusFile(Model):
     keys: Keys = Keys()
     menus: dict[str, Menu]
     topics: dict[str, Topic]
-    counselor_words: Words
+    voice_words: VoiceWords
     crisis: Crisis
     messages: Messages
     staff: Staff

@@ -241,6 +241,11 @@ class Store:
         with self.session() as s:
             return self._insert(s, Delivery, key=key[:120], at=at)
 
+    def seen(self, key: str) -> bool:
+        """True when a delivery with this key was claimed."""
+        with self.session() as s:
+            return s.get(Delivery, key[:120]) is not None
+
     def reply_for(self, key: str) -> str | None:
         """The reply stored for a delivery, if any."""
         with self.session() as s:

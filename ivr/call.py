@@ -1,0 +1,323 @@
+"""The phone line's decisions: the menu, where the caller is and what they did -> a Reply.
+
+Pure functions: no Flask, no database, no network. Steps that need the outside
+world (sending a text, saving a call-back or a voicemail) return an Effect; the
+web layer performs it and asks `after_*` what to say about the outcome.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from . import prompts, schedule, understand
+from .menus import Line
+from .twiml import Dial, Gather, Hangup, Record, Redirect, Reply, Say, Where
+from .understand import Heard
+
+MAX_TRIES = 2  # failed tries on one menu before a person takes over (rule 9)
+MAX_NET_TRIES = 5  # silent re-readings of the safety net before a last goodbye
+ANSWERED = {"completed", "answered"}
+
+
+@dataclass(frozen=True)
+class Effect:
+    """Something only the outside world can do: text, callback or voicemail."""
+
+    kind: str
+    where: Where
+
+
+def _text(line: Line, name: str, where: Where, **fields: str) -> Say:
+    return Say(prompts.say(line, name, where.lang, **fields))
+
+
+def _keys(line: Line) -> dict[str, str]:
+    return line.spec.keys.model_dump()
+
+
+# Menus ------------------------------------------------------------------------
+
+
+def menu(line: Line, where: Where, lead: tuple[Say, ...] = (), slow: bool = False,
+         greet: bool = False, event: tuple | None = None) -> Reply:  # fmt: skip
+    """Read a menu inside a Gather, after any lead-in (greeting, 'sorry', 'sent')."""
+    says = list(lead)
+    if greet:
+        says.append(Say(prompts.greeting(line, where.lang), slow))
+    says.append(Say(prompts.options_prompt(line, where.menu, where.lang), slow))
+    hints = understand.hints(line, where.lang, where.menu)
+    events = (event or ("menu", "", where.menu),)
+    gather = Gather(tuple(says), "menu", where.to(topic=""), hints)
+    return Reply(where.lang, (gather, Redirect("menu", where.to(topic=""))), events)
+
+
+def answer(line: Line) -> Reply:
+    """A new call: the greeting with the emergency sentence, the other language, the main menu."""
+    reply = menu(line, Where(), greet=True)
+    return Reply(reply.lang, reply.verbs, (("call-started", "", ""), *reply.events))
+
+
+def at_menu(line: Line, where: Where, heard: Heard, now: datetime) -> Reply | Effect:
+    """The caller pressed or said something (or nothing) at a menu."""
+    keys = _keys(line)
+    key = heard.key or understand.spoken_key(line, where.lang, heard.speech)
+    said = understand.navigation(line, where.lang, heard.speech) if not key else None
+    options = line.spec.menus[where.menu].options
+    if key == keys["counselor"] or said == "counselor":
+        return transfer(line, where, now, "asked")
+    if key == keys["back"] or said == "back":
+        return menu(line, where.to(menu=line.parent(where.menu) or "main", tries=0))
+    if key == keys["repeat"] or said == "repeat":
+        slower = prompts.say(line, "slower_offer", where.lang,
+                             slower=prompts.key_name(keys["slower"], where.lang))  # fmt: skip
+        reply = menu(line, where.to(tries=0))
+        gather = reply.verbs[0]
+        gather = Gather((*gather.says, Say(slower)), gather.step, gather.where, gather.hints)
+        return Reply(reply.lang, (gather, *reply.verbs[1:]), reply.events)
+    if key == keys["slower"] or said == "slower":
+        return menu(line, where.to(tries=0), slow=True)
+    if key == keys["language"] or said in ("en", "es"):
+        lang = said if said in ("en", "es") else prompts.OTHER[where.lang]
+        return menu(line, where.to(lang=lang, tries=0), greet=True, event=("language", "", lang))
+    if key and key.isdigit() and 1 <= int(key) <= len(options):
+        return _choose(line, where, int(key), now)
+    if not key and heard.speech:
+        number = understand.spoken_option(line, where.lang, where.menu, heard.speech)
+        if number:
+            return _choose(line, where, number, now)
+        topic = understand.spoken_topic(line, where.lang, heard.speech)
+        if topic:
+            return summary(line, where.to(topic=topic, menu=_home(line, topic, where.menu)))
+        if said in ("callback", "record"):
+            return Effect("callback", where) if said == "callback" else record(line, where)
+    return _missed(line, where, heard, now, lambda lead, w: menu(line, w, lead))
+
+
+def _choose(line: Line, where: Where, number: int, now: datetime) -> Reply | Effect:
+    option = line.spec.menus[where.menu].options[number - 1]
+    if option.topic:
+        return summary(line, where.to(topic=option.topic, tries=0))
+    if option.menu:
+        return menu(line, where.to(menu=option.menu, tries=0))
+    if option.action == "callback":
+        return Effect("callback", where.to(tries=0))
+    if option.action == "voicemail":
+        return record(line, where.to(tries=0))
+    return transfer(line, where, now, "option")
+
+
+def _home(line: Line, topic: str, fallback: str) -> str:
+    for menu_id, m in line.spec.menus.items():
+        if any(o.topic == topic for o in m.options):
+            return menu_id
+    return fallback
+
+
+def _missed(line: Line, where: Where, heard: Heard, now: datetime, again) -> Reply:
+    """Silence or a wrong key: say so kindly and read again; the second time, a person."""
+    kind = "no-input" if heard.empty else "invalid"
+    if where.tries + 1 >= MAX_TRIES:
+        reply = transfer(line, where, now, "tries")
+        return Reply(reply.lang, reply.verbs, ((kind, where.topic, where.menu), *reply.events))
+    lead = (_text(line, "silence" if heard.empty else "invalid", where),)
+    reply = again(lead, where.to(tries=where.tries + 1))
+    return Reply(reply.lang, reply.verbs, ((kind, where.topic, where.menu),))
+
+
+# Summaries --------------------------------------------------------------------
+
+
+def summary(line: Line, where: Where, lead: tuple[Say, ...] = (), slow: bool = False,
+            read: bool = True) -> Reply:  # fmt: skip
+    """Read a topic's summary, then offer: again, by text, a counselor, back."""
+    says = list(lead)
+    if read:
+        says.append(Say(line.content[where.topic].spoken[where.lang], slow))
+    says.append(Say(prompts.summary_prompt(line, where.lang), slow))
+    hints = understand.hints(line, where.lang, None)
+    gather = Gather(tuple(says), "summary", where, hints)
+    events = (("topic-heard", where.topic, ""),) if read else ()
+    return Reply(where.lang, (gather, Redirect("summary", where)), events)
+
+
+def at_summary(line: Line, where: Where, heard: Heard, now: datetime) -> Reply | Effect:
+    """The caller pressed or said something (or nothing) after a summary."""
+    keys = _keys(line)
+    key = heard.key or understand.spoken_key(line, where.lang, heard.speech)
+    said = understand.navigation(line, where.lang, heard.speech) if not key else None
+    again = where.to(tries=0)
+    if key == keys["counselor"] or said == "counselor":
+        return transfer(line, where, now, "asked")
+    if key in ("1", keys["repeat"]) or said == "repeat":
+        return summary(line, again)
+    if key == keys["slower"] or said == "slower":
+        return summary(line, again, slow=True)
+    if key == "2" or said == "text":
+        return Effect("text", again)
+    if key == keys["back"] or said == "back":
+        return menu(line, where.to(topic="", tries=0))
+    if key == keys["language"] or said in ("en", "es"):
+        lang = said if said in ("en", "es") else prompts.OTHER[where.lang]
+        return summary(line, again.to(lang=lang))
+    if not key and heard.speech:
+        topic = understand.spoken_topic(line, where.lang, heard.speech)
+        if topic:
+            return summary(line, again.to(topic=topic, menu=_home(line, topic, where.menu)))
+    return _missed(line, where, heard, now, lambda lead, w: summary(line, w, lead, read=False))
+
+
+def after_text(line: Line, where: Where, outcome: str) -> Reply:
+    """Tell the caller whether the text went out (sent, opted-out, failed), then offer again."""
+    name = {"sent": "texted", "opted-out": "text_opted_out"}.get(outcome, "text_failed")
+    reply = summary(line, where, lead=(_text(line, name, where),), read=False)
+    return Reply(reply.lang, reply.verbs, (("topic-texted", where.topic, outcome),))
+
+
+# A person, or the safety net ----------------------------------------------------
+
+
+def transfer(line: Line, where: Where, now: datetime, why: str) -> Reply:
+    """Put the caller through in opening hours; otherwise the after-hours safety net."""
+    center = line.spec.center
+    if not schedule.is_open(center, now):
+        return safety_net(line, where.to(why=why, tries=0), now, "after-hours")
+    dialing = where.to(why=why, tries=0, leg=0)
+    verbs = (_text(line, "connecting", where), Dial(center.staff_line, dialing))
+    return Reply(where.lang, verbs, (("transfer", where.topic, why),))
+
+
+def dialed(line: Line, where: Where, status: str, accepted: bool, now: datetime) -> Reply:
+    """The staff leg ended: goodbye after a real conversation, else the backup line or the net."""
+    if status in ANSWERED and accepted:
+        verbs = (_text(line, "goodbye", where), Hangup())
+        return Reply(where.lang, verbs, (("transfer-outcome", where.topic, "answered"),))
+    outcome = "not-accepted" if status in ANSWERED else status or "unknown"
+    backup = line.spec.center.backup_line
+    if where.leg == 0 and backup and schedule.is_open(line.spec.center, now):
+        verbs = (_text(line, "connecting", where), Dial(backup, where.to(leg=1)))
+        return Reply(where.lang, verbs, (("transfer-outcome", where.topic, outcome),))
+    reply = safety_net(line, where.to(tries=0), now, "no-answer")
+    return Reply(reply.lang, reply.verbs, (("transfer-outcome", where.topic, outcome),))
+
+
+def safety_net(line: Line, where: Where, now: datetime, reason: str,
+               lead: tuple[Say, ...] = ()) -> Reply:  # fmt: skip
+    """No one can answer: say so, give 911 and 988 (and more lines after hours), offer a message."""
+    says = list(lead)
+    if reason == "after-hours":
+        opening = schedule.opening(line.spec.center, now, where.lang)
+        says.append(_text(line, "after_hours", where, opening=opening))
+    else:
+        says.append(_text(line, "no_answer", where))
+    says.append(_text(line, "safety", where))
+    if reason == "after-hours":
+        says.append(_text(line, "more_lines", where))
+    keys = _keys(line)
+    says.append(_text(line, "message_offer", where,
+                      repeat=prompts.key_name(keys["repeat"], where.lang)))  # fmt: skip
+    net = where.to(why=reason)
+    gather = Gather(tuple(says), "message", net, understand.hints(line, where.lang, None))
+    return Reply(where.lang, (gather, Redirect("message", net)), ((reason, where.topic, ""),))
+
+
+def at_message(line: Line, where: Where, heard: Heard, now: datetime) -> Reply | Effect:
+    """At the safety net: 1 leave a message, 2 a call back, 0 try a person, repeat, back."""
+    keys = _keys(line)
+    key = heard.key or understand.spoken_key(line, where.lang, heard.speech)
+    said = understand.navigation(line, where.lang, heard.speech) if not key else None
+    reason = where.why if where.why in ("after-hours", "no-answer") else "no-answer"
+    if key == "1" or said == "record":
+        return record(line, where.to(tries=0))
+    if key == "2" or said == "callback":
+        return Effect("callback", where.to(tries=0))
+    if key == keys["counselor"] or said == "counselor":
+        return transfer(line, where.to(tries=0), now, "asked")
+    if key == keys["back"] or said == "back":
+        return menu(line, where.to(topic="", tries=0, why=""))
+    if key == keys["repeat"] or said == "repeat":
+        return safety_net(line, where.to(tries=0), now, reason)
+    if key == keys["language"] or said in ("en", "es"):
+        lang = said if said in ("en", "es") else prompts.OTHER[where.lang]
+        return safety_net(line, where.to(lang=lang, tries=0), now, reason)
+    kind = "no-input" if heard.empty else "invalid"
+    if where.tries + 1 >= MAX_NET_TRIES:
+        # Minutes of silence after 911 and 988 were said again and again: a last goodbye.
+        verbs = (_text(line, "safety", where), _text(line, "goodbye", where), Hangup())
+        return Reply(where.lang, verbs, ((kind, where.topic, "net-ended"),))
+    lead = (_text(line, "silence" if heard.empty else "invalid", where),)
+    reply = safety_net(line, where.to(tries=where.tries + 1), now, reason, lead)
+    return Reply(reply.lang, reply.verbs, ((kind, where.topic, "net"),))
+
+
+def record(line: Line, where: Where) -> Reply:
+    """Ask for a message and record it; # ends it."""
+    verbs = (_text(line, "record_prompt", where), Record(where), Redirect("message", where))
+    return Reply(where.lang, verbs, ())
+
+
+def after_voicemail(line: Line, where: Where, now: datetime, saved: bool) -> Reply:
+    """Thank the caller and say when staff will call back (or, with no recording, offer again)."""
+    if not saved:
+        reply = safety_net(line, where, now, where.why or "no-answer",
+                           lead=(_text(line, "silence", where),))  # fmt: skip
+        return Reply(reply.lang, reply.verbs, (("voicemail", where.topic, "empty"),))
+    when = schedule.callback_when(line.spec.center, now, where.lang)
+    verbs = (_text(line, "message_saved", where, when=when), _text(line, "safety", where),
+             _text(line, "goodbye", where), Hangup())  # fmt: skip
+    return Reply(where.lang, verbs, (("voicemail", where.topic, ""),))
+
+
+def after_callback(line: Line, where: Where, now: datetime, saved: bool) -> Reply:
+    """Confirm the call-back, or say plainly that it could not be saved and what to do instead."""
+    if saved:
+        when = schedule.callback_when(line.spec.center, now, where.lang)
+        first = _text(line, "callback_saved", where, when=when)
+    else:
+        first = _text(line, "storage_down", where)
+    verbs = (first, _text(line, "safety", where), _text(line, "goodbye", where), Hangup())
+    return Reply(where.lang, verbs, (("callback", where.topic, "saved" if saved else "failed"),))
+
+
+def fallback(line: Line, now: datetime) -> Reply:
+    """When the line itself is failing: sorry, 911 and 988 in both languages, staff in hours."""
+    en, es = Where(), Where(lang="es")
+    spanish = [Say(_text(line, name, es).text, lang="es") for name in ("problem", "safety")]
+    verbs = [_text(line, "problem", en), _text(line, "safety", en), *spanish]
+    if schedule.is_open(line.spec.center, now):
+        staff = line.spec.center.staff_line
+        verbs += [
+            _text(line, "connecting", en),
+            Dial(staff, en, plain=True),
+            _text(line, "safety", en),
+        ]
+    else:
+        verbs.append(_text(line, "more_lines", en))
+    verbs += [_text(line, "goodbye", en), Hangup()]
+    return Reply("en", tuple(verbs), (("fallback", "", ""),))
+
+
+# The staff side ------------------------------------------------------------------
+
+
+def whisper(line: Line, where: Where) -> Reply:
+    """What the staff member hears before the caller is joined; only 1 accepts."""
+    language = line.spec.languages[where.lang].name
+    if where.topic:
+        context = f"after the {line.spec.topics[where.topic].title.en.lower()} summary"
+    elif where.menu == "main":
+        context = "from the main menu"
+    else:
+        context = f"from the {where.menu} menu"
+    if where.why == "tries":
+        context += ", after two tries with no choice"
+    text = line.spec.staff.whisper.format(language=language, context=context)
+    gather = Gather((Say(text),), "accept", where, speech=False)
+    return Reply("en", (gather, Hangup()), ())
+
+
+def accept(heard: Heard) -> Reply:
+    """The staff member pressed a key during the whisper: 1 joins the caller, else let it go."""
+    if heard.key == "1":
+        return Reply("en", (), (("transfer-accepted", "", ""),))
+    return Reply("en", (Hangup(),), ())

@@ -1,0 +1,58 @@
+"""Texts the line sends through Twilio's REST API (the twilio client), with a short timeout."""
+
+from __future__ import annotations
+
+import logging
+
+from twilio.base.exceptions import TwilioException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+from .settings import Settings
+
+TWILIO_API = "https://api.twilio.com"
+TIMEOUT_SECONDS = 4  # a slow API must not hold a webhook near Twilio's 15-second limit
+log = logging.getLogger(__name__)
+
+
+class OutboundError(Exception):
+    """A text could not be handed to Twilio."""
+
+
+class BaseUrlHttpClient(TwilioHttpClient):
+    """Twilio's HTTP client, sending to TWILIO_API_BASE instead of api.twilio.com."""
+
+    def __init__(self, base: str, timeout: float = TIMEOUT_SECONDS):
+        super().__init__(timeout=timeout, max_retries=0)
+        self.base = base.rstrip("/")
+
+    def request(self, method, url, *args, **kwargs):
+        if url.startswith(TWILIO_API):
+            url = self.base + url[len(TWILIO_API) :]
+        return super().request(method, url, *args, **kwargs)
+
+
+class Messenger:
+    """Sends one text at a time; raises OutboundError on any failure, never logs the number."""
+
+    def __init__(self, settings: Settings):
+        self._settings = settings
+        self._client: Client | None = None
+
+    def _api(self) -> Client:
+        if self._client is None:
+            http = BaseUrlHttpClient(self._settings.TWILIO_API_BASE)
+            self._client = Client(self._settings.TWILIO_ACCOUNT_SID,
+                                  self._settings.TWILIO_AUTH_TOKEN, http_client=http)  # fmt: skip
+        return self._client
+
+    def send(self, to: str, sender: str, body: str) -> str:
+        """Send `body` from our number `sender` to `to`; returns Twilio's message id."""
+        if not (self._settings.TWILIO_ACCOUNT_SID and self._settings.TWILIO_AUTH_TOKEN):
+            raise OutboundError("no Twilio account configured")
+        try:
+            message = self._api().messages.create(to=to, from_=sender, body=body)
+        except (TwilioException, OSError) as exc:
+            log.warning("text not sent: %s", type(exc).__name__)
+            raise OutboundError(type(exc).__name__) from exc
+        return message.sid

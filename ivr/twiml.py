@@ -1,0 +1,160 @@
+"""The reply value of a call step, and its rendering as TwiML with the twilio package."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+from twilio.twiml.voice_response import VoiceResponse
+
+from .menus import Line
+
+GATHER_SECONDS = 10  # at least 8 (ACCESSIBILITY.md rule 8): relay users and older callers
+DIAL_SECONDS = 20
+RECORD_SECONDS = 120
+SLOW_RATE = "85%"
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where a caller is in the line; it travels in the query string of each next step."""
+
+    lang: str = "en"
+    menu: str = "main"
+    topic: str = ""
+    tries: int = 0
+    why: str = ""  # why a transfer happened: asked | tries | option
+    leg: int = 0  # 0 the staff line, 1 the backup line
+
+    def query(self) -> str:
+        """The URL query that carries this place to the next step."""
+        fields = {"l": self.lang, "m": self.menu, "t": self.topic, "n": self.tries,
+                  "w": self.why, "g": self.leg}  # fmt: skip
+        return urlencode({k: v for k, v in fields.items() if v not in ("", 0)})
+
+    @classmethod
+    def parse(cls, args: Mapping[str, str], line: Line) -> Where:
+        """Read a place from a query; anything unknown falls back to the main menu in English."""
+        lang = args.get("l", "en")
+        menu = args.get("m", "main")
+        topic = args.get("t", "")
+        return cls(
+            lang=lang if lang in ("en", "es") else "en",
+            menu=menu if menu in line.spec.menus else "main",
+            topic=topic if topic in line.spec.topics else "",
+            tries=_small(args.get("n")),
+            why=args.get("w", "")[:10] if args.get("w", "").isalpha() else "",
+            leg=1 if args.get("g") == "1" else 0,
+        )
+
+    def to(self, **changes) -> Where:
+        """This place with some fields changed."""
+        return Where(**{**self.__dict__, **changes})
+
+
+def _small(value: str | None) -> int:
+    return min(int(value), 9) if value and value.isdigit() and len(value) < 3 else 0
+
+
+@dataclass(frozen=True)
+class Say:
+    text: str
+    slow: bool = False
+    lang: str = ""  # another language than the reply's, said with that language's voice
+
+
+@dataclass(frozen=True)
+class Gather:
+    """Listen for one key or speech while saying `says`; the answer goes to `step`."""
+
+    says: tuple[Say, ...]
+    step: str
+    where: Where
+    hints: tuple[str, ...] = ()
+    speech: bool = True  # staff whispers listen for keys only
+
+
+@dataclass(frozen=True)
+class Dial:
+    """Ring `number`; the staff member first hears the whisper for `where`."""
+
+    number: str
+    where: Where
+    plain: bool = False  # no whisper and no action: for the fallback, which trusts nothing
+
+
+@dataclass(frozen=True)
+class Record:
+    where: Where
+
+
+@dataclass(frozen=True)
+class Redirect:
+    step: str
+    where: Where
+
+
+@dataclass(frozen=True)
+class Hangup:
+    pass
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the line does next, in order, and the events worth recording."""
+
+    lang: str
+    verbs: tuple
+    events: tuple[tuple[str, str, str], ...] = field(default=())  # (kind, topic, detail)
+
+
+def url(step: str, where: Where) -> str:
+    """The relative URL of a step (Twilio resolves it against the current request)."""
+    query = where.query()
+    return f"/voice/{step}" + (f"?{query}" if query else "")
+
+
+def render(reply: Reply, line: Line) -> str:
+    """TwiML for a reply: every verb and attribute Twilio allows, nested as it allows."""
+    response = VoiceResponse()
+    language = line.spec.languages[reply.lang]
+    for verb in reply.verbs:
+        if isinstance(verb, Say):
+            _say(response, verb, language, line)
+        elif isinstance(verb, Gather):
+            gather = response.gather(
+                input="dtmf speech" if verb.speech else "dtmf",
+                action=url(verb.step, verb.where), method="POST",
+                timeout=GATHER_SECONDS, num_digits=1,
+                speech_timeout="auto" if verb.speech else None,
+                language=language.speech if verb.speech else None,
+                hints=", ".join(verb.hints) or None, action_on_empty_result=True,
+            )  # fmt: skip
+            for say in verb.says:
+                _say(gather, say, language, line)
+        elif isinstance(verb, Dial):
+            if verb.plain:
+                response.dial(verb.number, timeout=DIAL_SECONDS)
+                continue
+            dial = response.dial(action=url("dialed", verb.where), method="POST",
+                                 timeout=DIAL_SECONDS)  # fmt: skip
+            dial.number(verb.number, url=url("whisper", verb.where), method="POST")
+        elif isinstance(verb, Record):
+            response.record(action=url("recorded", verb.where), method="POST",
+                            max_length=RECORD_SECONDS, finish_on_key="#", play_beep=True,
+                            timeout=10)  # fmt: skip
+        elif isinstance(verb, Redirect):
+            response.redirect(url(verb.step, verb.where), method="POST")
+        elif isinstance(verb, Hangup):
+            response.hangup()
+    return str(response)
+
+
+def _say(parent, say: Say, language, line: Line) -> None:
+    if say.lang:
+        language = line.spec.languages[say.lang]
+    if say.slow:
+        parent.say(voice=language.voice, language=language.speech).prosody(say.text, rate=SLOW_RATE)
+    else:
+        parent.say(say.text, voice=language.voice, language=language.speech)

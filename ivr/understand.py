@@ -1,0 +1,130 @@
+"""What a caller meant: a key pressed or words spoken, turned into one intent."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+
+from .menus import Line
+
+KEYS = set("0123456789*#")
+NUMBER_WORDS = {
+    "en": {"zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
+           "nine": "9", "eight": "8", "seven": "7", "star": "*"},
+    "es": {"cero": "0", "uno": "1", "dos": "2", "tres": "3", "cuatro": "4", "cinco": "5",
+           "nueve": "9", "ocho": "8", "siete": "7", "asterisco": "*"},
+}  # fmt: skip
+# Words that carry no meaning of their own in a label ("how to reach us").
+FILLER = {
+    "and", "of", "the", "a", "an", "to", "for", "how", "in", "on", "us", "we", "from", "about",
+    "y", "de", "la", "el", "los", "las", "en", "un", "una", "como", "para", "que", "le", "del",
+}  # fmt: skip
+SIMILAR = 88  # rapidfuzz ratio at which two spoken words are taken as the same
+
+
+@dataclass(frozen=True)
+class Heard:
+    """What Twilio sent from a <Gather>: one key, or a transcription, or nothing."""
+
+    key: str | None = None
+    speech: str = ""
+
+    @classmethod
+    def from_form(cls, digits: str | None, speech: str | None) -> Heard:
+        """Read Digits and SpeechResult; anything but a single key counts as not a key."""
+        digits = (digits or "").strip()
+        key = digits if len(digits) == 1 and digits in KEYS else None
+        if digits and key is None:
+            return cls(key="?", speech="")  # several keys at once: an invalid choice
+        return cls(key=key, speech=(speech or "")[:500])
+
+    @property
+    def empty(self) -> bool:
+        """Nothing pressed and nothing said."""
+        return self.key is None and not words(self.speech)
+
+
+def words(text: str) -> list[str]:
+    """Lower-case words without accents or punctuation."""
+    folded = unicodedata.normalize("NFKD", text.lower())
+    plain = "".join(c for c in folded if not unicodedata.combining(c))
+    return re.findall(r"[a-z0-9*]+", plain)
+
+
+def _says(spoken: list[str], phrase: str) -> bool:
+    """True when every word of `phrase` was said, in order, allowing small mishearings."""
+    target = words(phrase)
+    for start in range(len(spoken) - len(target) + 1):
+        window = spoken[start : start + len(target)]
+        if all(w == t or fuzz.ratio(w, t) >= SIMILAR for w, t in zip(window, target, strict=True)):
+            return True
+    return False
+
+
+def spoken_key(line: Line, lang: str, speech: str) -> str | None:
+    """A key said as a word or digit ("two", "dos", "2"), when that is all that was said."""
+    spoken = words(speech)
+    if len(spoken) == 1:
+        word = spoken[0]
+        if word in KEYS:
+            return word
+        return NUMBER_WORDS[lang].get(word)
+    return None
+
+
+def navigation(line: Line, lang: str, speech: str) -> str | None:
+    """counselor, repeat, slower, back, text, record, callback, en or es, if said.
+
+    The longest phrase said wins, so "call me back" asks for a call back, not to go back.
+    """
+    spoken = words(speech)
+    vocabulary = line.spec.voice_words
+    best, best_length = None, 0
+    for intent in ("counselor", "spanish", "english", "slower", "repeat", "back", "text",
+                   "record", "callback"):  # fmt: skip
+        for phrase in getattr(vocabulary, intent)[lang]:
+            length = len(words(phrase))
+            if length > best_length and _says(spoken, phrase):
+                best, best_length = intent, length
+    return {"spanish": "es", "english": "en"}.get(best, best)
+
+
+def _score(spoken: list[str], phrase: str) -> float:
+    meaningful = [w for w in words(phrase) if w not in FILLER] or words(phrase)
+    found = sum(any(w == s or fuzz.ratio(w, s) >= SIMILAR for s in spoken) for w in meaningful)
+    return found / len(meaningful) if meaningful else 0.0
+
+
+def spoken_option(line: Line, lang: str, menu_id: str, speech: str) -> int | None:
+    """The number of the option in `menu_id` whose label was said in full, if any."""
+    spoken = words(speech)
+    scores = [_score(spoken, o.label[lang]) for o in line.spec.menus[menu_id].options]
+    best = max(range(len(scores)), key=lambda n: scores[n], default=None)
+    return best + 1 if best is not None and scores[best] == 1.0 else None
+
+
+def spoken_topic(line: Line, lang: str, speech: str) -> str | None:
+    """A topic named by one of its keywords or its title, from anywhere in the line."""
+    spoken = words(speech)
+    best, best_score = None, 0.0
+    for topic_id, topic in line.spec.topics.items():
+        phrases = [*topic.keywords[lang], topic.title[lang]]
+        score = max(_score(spoken, p) for p in phrases)
+        if score == 1.0 and score > best_score:
+            best, best_score = topic_id, score
+    return best
+
+
+def hints(line: Line, lang: str, menu_id: str | None) -> tuple[str, ...]:
+    """Words and phrases to tell Twilio's speech recognizer to expect."""
+    vocabulary = line.spec.voice_words
+    phrases = [
+        p for field in type(vocabulary).model_fields for p in getattr(vocabulary, field)[lang]
+    ]
+    if menu_id:
+        phrases += [o.label[lang] for o in line.spec.menus[menu_id].options]
+    phrases += [k.lower() for t in line.spec.topics.values() for k in t.keywords[lang]]
+    return tuple(dict.fromkeys(phrases))
