@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
@@ -14,6 +15,7 @@ GATHER_SECONDS = 10  # at least 8 (ACCESSIBILITY.md rule 8): relay users and old
 DIAL_SECONDS = 20
 RECORD_SECONDS = 120
 SLOW_RATE = "85%"
+WHY = re.compile(r"[a-z][a-z-]{0,15}")
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,7 @@ class Where:
             menu=menu if menu in line.spec.menus else "main",
             topic=topic if topic in line.spec.topics else "",
             tries=_small(args.get("n")),
-            why=args.get("w", "")[:10] if args.get("w", "").isalpha() else "",
+            why=args.get("w", "") if WHY.fullmatch(args.get("w", "")) else "",
             leg=1 if args.get("g") == "1" else 0,
         )
 

@@ -17,6 +17,8 @@ from ivr import create_app, migrate
 from ivr.menus import load_line
 from ivr.store import Store
 
+from .prism import Prism
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -56,7 +58,28 @@ def settings(tmp_path) -> dict[str, str]:
         "SECRET_KEY": "test-secret-key",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'test.sqlite3'}",
         "IVR_MENUS": str(ROOT / "menus.yaml"),
+        "IVR_NOW": "2026-12-01T10:00:00-05:00",  # a Tuesday morning: the center is open
+        "TWILIO_API_BASE": "http://127.0.0.1:9",  # nothing listens: a test that texts uses Prism
     }
+
+
+@pytest.fixture
+def make_app(settings):
+    """Build apps with changed settings (migrated), closing their databases afterwards."""
+    made = []
+
+    def make(**changes: str):
+        app = create_app({**settings, **changes})
+        made.append(app)
+        try:
+            migrate.upgrade(app.extensions["ivr.store"].engine)
+        except Exception:  # a test of a database that is down
+            pass
+        return app
+
+    yield make
+    for app in made:
+        app.extensions["ivr.store"].engine.dispose()
 
 
 @pytest.fixture
@@ -146,3 +169,18 @@ def make_store():
 def store(db_url, make_store):
     """A migrated Store on each engine."""
     return make_store(db_url)
+
+
+# Twilio's side ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def prism(tmp_path_factory):
+    """Prism serving Twilio's API description, for every outbound REST call the tests make."""
+    server = Prism(tmp_path_factory.mktemp("prism") / "prism.log")
+    try:
+        server.start()
+    except RuntimeError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    yield server
+    server.stop()
