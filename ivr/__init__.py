@@ -35,9 +35,10 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     app.extensions["ivr.line"] = load_line(menus_path(settings.IVR_MENUS))
     app.extensions["ivr.store"] = Store(settings.DATABASE_URL, settings.SECRET_KEY)
     app.extensions["ivr.messenger"] = Messenger(settings)
-    from . import voice
+    from . import sms, voice
 
     app.register_blueprint(voice.bp)
+    app.register_blueprint(sms.bp)
 
     @app.get("/healthz")
     def healthz():

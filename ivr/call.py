@@ -39,8 +39,14 @@ def _keys(line: Line) -> dict[str, str]:
 # Menus ------------------------------------------------------------------------
 
 
-def menu(line: Line, where: Where, lead: tuple[Say, ...] = (), slow: bool = False,
-         greet: bool = False, event: tuple | None = None) -> Reply:  # fmt: skip
+def menu(
+    line: Line,
+    where: Where,
+    lead: tuple[Say, ...] = (),
+    slow: bool = False,
+    greet: bool = False,
+    event: tuple | None = None,
+) -> Reply:
     """Read a menu inside a Gather, after any lead-in (greeting, 'sorry', 'sent')."""
     says = list(lead)
     if greet:
@@ -69,8 +75,9 @@ def at_menu(line: Line, where: Where, heard: Heard, now: datetime) -> Reply | Ef
     if key == keys["back"] or said == "back":
         return menu(line, where.to(menu=line.parent(where.menu) or "main", tries=0))
     if key == keys["repeat"] or said == "repeat":
-        slower = prompts.say(line, "slower_offer", where.lang,
-                             slower=prompts.key_name(keys["slower"], where.lang))  # fmt: skip
+        slower = prompts.say(
+            line, "slower_offer", where.lang, slower=prompts.key_name(keys["slower"], where.lang)
+        )
         reply = menu(line, where.to(tries=0))
         gather = reply.verbs[0]
         gather = Gather((*gather.says, Say(slower)), gather.step, gather.where, gather.hints)
@@ -128,8 +135,9 @@ def _missed(line: Line, where: Where, heard: Heard, now: datetime, again) -> Rep
 # Summaries --------------------------------------------------------------------
 
 
-def summary(line: Line, where: Where, lead: tuple[Say, ...] = (), slow: bool = False,
-            read: bool = True) -> Reply:  # fmt: skip
+def summary(
+    line: Line, where: Where, lead: tuple[Say, ...] = (), slow: bool = False, read: bool = True
+) -> Reply:
     """Read a topic's summary, then offer: again, by text, a counselor, back."""
     says = list(lead)
     if read:
@@ -201,8 +209,9 @@ def dialed(line: Line, where: Where, status: str, accepted: bool, now: datetime)
     return Reply(reply.lang, reply.verbs, (("transfer-outcome", where.topic, outcome),))
 
 
-def safety_net(line: Line, where: Where, now: datetime, reason: str,
-               lead: tuple[Say, ...] = ()) -> Reply:  # fmt: skip
+def safety_net(
+    line: Line, where: Where, now: datetime, reason: str, lead: tuple[Say, ...] = ()
+) -> Reply:
     """No one can answer: say so, give 911 and 988 (and more lines after hours), offer a message."""
     says = list(lead)
     if reason == "after-hours":
@@ -214,8 +223,9 @@ def safety_net(line: Line, where: Where, now: datetime, reason: str,
     if reason == "after-hours":
         says.append(_text(line, "more_lines", where))
     keys = _keys(line)
-    says.append(_text(line, "message_offer", where,
-                      repeat=prompts.key_name(keys["repeat"], where.lang)))  # fmt: skip
+    says.append(
+        _text(line, "message_offer", where, repeat=prompts.key_name(keys["repeat"], where.lang))
+    )
     net = where.to(why=reason)
     gather = Gather(tuple(says), "message", net, understand.hints(line, where.lang, None))
     return Reply(where.lang, (gather, Redirect("message", net)), ((reason, where.topic, ""),))
@@ -259,12 +269,17 @@ def record(line: Line, where: Where) -> Reply:
 def after_voicemail(line: Line, where: Where, now: datetime, saved: bool) -> Reply:
     """Thank the caller and say when staff will call back (or, with no recording, offer again)."""
     if not saved:
-        reply = safety_net(line, where, now, where.why or "no-answer",
-                           lead=(_text(line, "silence", where),))  # fmt: skip
+        reply = safety_net(
+            line, where, now, where.why or "no-answer", lead=(_text(line, "silence", where),)
+        )
         return Reply(reply.lang, reply.verbs, (("voicemail", where.topic, "empty"),))
     when = schedule.callback_when(line.spec.center, now, where.lang)
-    verbs = (_text(line, "message_saved", where, when=when), _text(line, "safety", where),
-             _text(line, "goodbye", where), Hangup())  # fmt: skip
+    verbs = (
+        _text(line, "message_saved", where, when=when),
+        _text(line, "safety", where),
+        _text(line, "goodbye", where),
+        Hangup(),
+    )
     return Reply(where.lang, verbs, (("voicemail", where.topic, ""),))
 
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import textstat
 
-from . import prompts, segments, texting
+from . import call, prompts, schedule, segments, texting
 from .menus import Line
 from .problems import Problem
 from .schema import LANGS
+from .twiml import Dial, Where
+from .understand import Heard
 
 MAX_GRADE = 8.0  # Flesch-Kincaid, English
 MIN_EASE_ES = 70.0  # Fernández-Huerta, Spanish
@@ -66,7 +69,40 @@ def lint(line: Line) -> tuple[list[Problem], list[TopicMeasure]]:
     for lang in LANGS:
         _prompts(line, lang, problems)
         _texts(line, lang, problems)
+    problems += _counselor_reachable(line)
     return problems, rows
+
+
+def _counselor_reachable(line: Line) -> list[Problem]:
+    """Press the counselor key at every menu and after every summary, as the call core would."""
+    now = datetime.now(UTC)
+    opening = schedule.next_opening(line.spec.center, now)
+    if opening is None:
+        return [
+            Problem(
+                "menus.yaml",
+                ("center", "hours"),
+                "the center never opens in the next 3 weeks: no call can reach a counselor",
+                level="warning",
+            )
+        ]
+    pressed = Heard(key=line.spec.keys.counselor)
+    problems = []
+    places = [Where(lang=lang, menu=m) for m in line.spec.menus for lang in LANGS]
+    places += [Where(lang=lang, topic=t) for t in line.spec.topics for lang in LANGS]
+    for where in places:
+        decide = call.at_summary if where.topic else call.at_menu
+        reply = decide(line, where, pressed, opening)
+        if not any(isinstance(v, Dial) for v in getattr(reply, "verbs", ())):
+            path = ("topics", where.topic) if where.topic else ("menus", where.menu)
+            problems.append(
+                Problem(
+                    "menus.yaml",
+                    path,
+                    f"{where.lang}: the counselor key does not reach a counselor",
+                )
+            )
+    return problems
 
 
 def _topic(line: Line, topic_id: str, lang: str, problems: list) -> TopicMeasure:

@@ -8,6 +8,7 @@ import unicodedata
 from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -60,6 +61,16 @@ class Line:
             if any(option.menu == menu_id for option in menu.options):
                 return parent_id
         return None
+
+    @cached_property
+    def keywords(self) -> Mapping[str, tuple[str, str]]:
+        """Every text keyword without spaces or accents, mapped to (topic, language)."""
+        found: dict[str, tuple[str, str]] = {}
+        for topic_id, topic in self.spec.topics.items():
+            for lang in LANGS:
+                for word in topic.keywords[lang]:
+                    found.setdefault(normalize_word(word).replace(" ", ""), (topic_id, lang))
+        return found
 
     def path_to(self, menu_id: str) -> tuple[str, ...]:
         """Menus from main down to `menu_id`, both included."""

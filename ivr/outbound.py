@@ -42,8 +42,11 @@ class Messenger:
     def _api(self) -> Client:
         if self._client is None:
             http = BaseUrlHttpClient(self._settings.TWILIO_API_BASE)
-            self._client = Client(self._settings.TWILIO_ACCOUNT_SID,
-                                  self._settings.TWILIO_AUTH_TOKEN, http_client=http)  # fmt: skip
+            self._client = Client(
+                self._settings.TWILIO_ACCOUNT_SID,
+                self._settings.TWILIO_AUTH_TOKEN,
+                http_client=http,
+            )
         return self._client
 
     def send(self, to: str, sender: str, body: str) -> str:

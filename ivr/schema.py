@@ -268,6 +268,7 @@ class Messages(Model):
     sms_crisis_overdose: Text
     sms_crisis_suicide: Text
     sms_callback: Text
+    sms_optout_failed: Text
     sms_storage_down: Text
     sms_fallback: Text
 

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from sqlalchemy import (
     DateTime,
     Engine,
+    Index,
     Integer,
     String,
     Text,
@@ -103,6 +104,7 @@ class Event(Base):
     channel: Mapped[str] = mapped_column(String(8))
     kind: Mapped[str] = mapped_column(String(24), index=True)
     caller: Mapped[str | None] = mapped_column(String(64))  # keyed hash of the number
+    __table_args__ = (Index("ix_events_caller_at", "caller", "at"),)
     language: Mapped[str | None] = mapped_column(String(2))
     topic: Mapped[str | None] = mapped_column(String(40))
     detail: Mapped[str | None] = mapped_column(String(80))
@@ -293,6 +295,23 @@ class Store:
                 self.failed_writes += 1
             log.error("event not stored (%s %s): %s", channel, kind, exc)
             return False
+
+    def replies_since(self, number: str, since: datetime, kind: str | None = None) -> int:
+        """How many texts the line answered this number since `since` (of one kind, if given)."""
+        with self.session() as s:
+            query = (
+                select(func.count())
+                .select_from(Event)
+                .where(
+                    Event.caller == self.caller(number),
+                    Event.channel == "sms",
+                    Event.detail == "reply",
+                    Event.at >= since,
+                )
+            )
+            if kind:
+                query = query.where(Event.kind == kind)
+            return s.scalar(query)
 
     def count(self, kind: str | None = None) -> int:
         """How many events (of one kind) are stored."""

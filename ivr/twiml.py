@@ -31,8 +31,14 @@ class Where:
 
     def query(self) -> str:
         """The URL query that carries this place to the next step."""
-        fields = {"l": self.lang, "m": self.menu, "t": self.topic, "n": self.tries,
-                  "w": self.why, "g": self.leg}  # fmt: skip
+        fields = {
+            "l": self.lang,
+            "m": self.menu,
+            "t": self.topic,
+            "n": self.tries,
+            "w": self.why,
+            "g": self.leg,
+        }
         return urlencode({k: v for k, v in fields.items() if v not in ("", 0)})
 
     @classmethod
@@ -127,25 +133,34 @@ def render(reply: Reply, line: Line) -> str:
         elif isinstance(verb, Gather):
             gather = response.gather(
                 input="dtmf speech" if verb.speech else "dtmf",
-                action=url(verb.step, verb.where), method="POST",
-                timeout=GATHER_SECONDS, num_digits=1,
+                action=url(verb.step, verb.where),
+                method="POST",
+                timeout=GATHER_SECONDS,
+                num_digits=1,
                 speech_timeout="auto" if verb.speech else None,
                 language=language.speech if verb.speech else None,
-                hints=", ".join(verb.hints) or None, action_on_empty_result=True,
-            )  # fmt: skip
+                hints=", ".join(verb.hints) or None,
+                action_on_empty_result=True,
+            )
             for say in verb.says:
                 _say(gather, say, language, line)
         elif isinstance(verb, Dial):
             if verb.plain:
                 response.dial(verb.number, timeout=DIAL_SECONDS)
                 continue
-            dial = response.dial(action=url("dialed", verb.where), method="POST",
-                                 timeout=DIAL_SECONDS)  # fmt: skip
+            dial = response.dial(
+                action=url("dialed", verb.where), method="POST", timeout=DIAL_SECONDS
+            )
             dial.number(verb.number, url=url("whisper", verb.where), method="POST")
         elif isinstance(verb, Record):
-            response.record(action=url("recorded", verb.where), method="POST",
-                            max_length=RECORD_SECONDS, finish_on_key="#", play_beep=True,
-                            timeout=10)  # fmt: skip
+            response.record(
+                action=url("recorded", verb.where),
+                method="POST",
+                max_length=RECORD_SECONDS,
+                finish_on_key="#",
+                play_beep=True,
+                timeout=10,
+            )
         elif isinstance(verb, Redirect):
             response.redirect(url(verb.step, verb.where), method="POST")
         elif isinstance(verb, Hangup):

@@ -12,16 +12,62 @@ from .menus import Line
 
 KEYS = set("0123456789*#")
 NUMBER_WORDS = {
-    "en": {"zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
-           "nine": "9", "eight": "8", "seven": "7", "star": "*"},
-    "es": {"cero": "0", "uno": "1", "dos": "2", "tres": "3", "cuatro": "4", "cinco": "5",
-           "nueve": "9", "ocho": "8", "siete": "7", "asterisco": "*"},
-}  # fmt: skip
+    "en": {
+        "zero": "0",
+        "one": "1",
+        "two": "2",
+        "three": "3",
+        "four": "4",
+        "five": "5",
+        "nine": "9",
+        "eight": "8",
+        "seven": "7",
+        "star": "*",
+    },
+    "es": {
+        "cero": "0",
+        "uno": "1",
+        "dos": "2",
+        "tres": "3",
+        "cuatro": "4",
+        "cinco": "5",
+        "nueve": "9",
+        "ocho": "8",
+        "siete": "7",
+        "asterisco": "*",
+    },
+}
 # Words that carry no meaning of their own in a label ("how to reach us").
 FILLER = {
-    "and", "of", "the", "a", "an", "to", "for", "how", "in", "on", "us", "we", "from", "about",
-    "y", "de", "la", "el", "los", "las", "en", "un", "una", "como", "para", "que", "le", "del",
-}  # fmt: skip
+    "and",
+    "of",
+    "the",
+    "a",
+    "an",
+    "to",
+    "for",
+    "how",
+    "in",
+    "on",
+    "us",
+    "we",
+    "from",
+    "about",
+    "y",
+    "de",
+    "la",
+    "el",
+    "los",
+    "las",
+    "en",
+    "un",
+    "una",
+    "como",
+    "para",
+    "que",
+    "le",
+    "del",
+}
 SIMILAR = 88  # rapidfuzz ratio at which two spoken words are taken as the same
 
 
@@ -83,8 +129,17 @@ def navigation(line: Line, lang: str, speech: str) -> str | None:
     spoken = words(speech)
     vocabulary = line.spec.voice_words
     best, best_length = None, 0
-    for intent in ("counselor", "spanish", "english", "slower", "repeat", "back", "text",
-                   "record", "callback"):  # fmt: skip
+    for intent in (
+        "counselor",
+        "spanish",
+        "english",
+        "slower",
+        "repeat",
+        "back",
+        "text",
+        "record",
+        "callback",
+    ):
         for phrase in getattr(vocabulary, intent)[lang]:
             length = len(words(phrase))
             if length > best_length and _says(spoken, phrase):

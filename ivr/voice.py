@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 
 from . import call, texting
-from .menus import Line
-from .outbound import Messenger, OutboundError
-from .store import Store, StoreError
+from .edge import alert, caller, line, messenger, now, our_number, store
+from .outbound import OutboundError
+from .store import StoreError
 from .twiml import Reply, Where, render
 from .understand import Heard
 
@@ -18,46 +17,27 @@ bp = Blueprint("voice", __name__)
 log = logging.getLogger(__name__)
 
 
-def _line() -> Line:
-    return current_app.extensions["ivr.line"]
-
-
-def _store() -> Store:
-    return current_app.extensions["ivr.store"]
-
-
-def _messenger() -> Messenger:
-    return current_app.extensions["ivr.messenger"]
-
-
-def now() -> datetime:
-    """The app's clock: IVR_NOW when set, else the real time."""
-    return current_app.config["IVR"].now() or datetime.now(UTC)
-
-
 def _where() -> Where:
-    return Where.parse(request.args, _line())
+    return Where.parse(request.args, line())
 
 
 def _heard() -> Heard:
     return Heard.from_form(request.form.get("Digits"), request.form.get("SpeechResult"))
 
 
-def _caller() -> str:
-    return request.form.get("From", "")[:20]
-
-
-def _ours() -> str:
-    """The Twilio number the caller reached: what our texts are sent from."""
-    return request.form.get("To", "")[:20] or _line().spec.center.public_number
-
-
 def twiml(reply: Reply, channel: str = "voice") -> Response:
     """Record the reply's events (never failing the call) and answer its TwiML."""
     for kind, topic, detail in reply.events:
-        _store().record(now(), channel, kind, number=_caller() or None, language=reply.lang,
-                        topic=topic or None, detail=detail or None)  # fmt: skip
-    return Response(render(reply, _line()), mimetype="text/xml")
+        store().record(
+            now(),
+            channel,
+            kind,
+            number=caller() or None,
+            language=reply.lang,
+            topic=topic or None,
+            detail=detail or None,
+        )
+    return Response(render(reply, line()), mimetype="text/xml")
 
 
 def _decide(decision: Reply | call.Effect) -> Response:
@@ -66,19 +46,19 @@ def _decide(decision: Reply | call.Effect) -> Response:
         return twiml(decision)
     where = decision.where
     if decision.kind == "text":
-        return twiml(call.after_text(_line(), where, _send_topic(where)))
-    return twiml(call.after_callback(_line(), where, now(), _save_callback(where)))
+        return twiml(call.after_text(line(), where, _send_topic(where)))
+    return twiml(call.after_callback(line(), where, now(), _save_callback(where)))
 
 
 def _send_topic(where: Where) -> str:
     """Text the topic to the caller unless they opted out; sent, opted-out or failed."""
-    caller = _caller()
+    number = caller()
     try:
-        if _store().is_opted_out(caller):
+        if store().is_opted_out(number):
             return "opted-out"
-        if not _store().claim(f"voice:{request.form.get('CallSid', '')}:text:{where.topic}", now()):
+        if not store().claim(f"voice:{request.form.get('CallSid', '')}:text:{where.topic}", now()):
             return "sent"  # a retried request: the text already went out
-        _messenger().send(caller, _ours(), texting.topic_text(_line(), where.topic, where.lang))
+        messenger().send(number, our_number(), texting.topic_text(line(), where.topic, where.lang))
         return "sent"
     except (StoreError, OutboundError):
         return "failed"
@@ -88,47 +68,38 @@ def _save_callback(where: Where) -> bool:
     """Store a call-back request and alert the on-call phone (without caller details)."""
     try:
         key = f"voice:{request.form.get('CallSid', '')}:callback"
-        if _store().claim(key, now()):
-            _store().add_request("callback", "voice", _caller(), where.lang, now(),
-                                 topic=where.topic or None)  # fmt: skip
+        if store().claim(key, now()):
+            store().add_request(
+                "callback", "voice", caller(), where.lang, now(), topic=where.topic or None
+            )
     except StoreError:
         return False
-    alert(_line().spec.staff.alert_callback)
+    alert(line().spec.staff.alert_callback)
     return True
-
-
-def alert(text: str) -> None:
-    """Text the on-call staff phone; a failure is logged, never shown to the caller."""
-    target = _line().spec.center.alert_number
-    if target:
-        try:
-            _messenger().send(target, _ours(), text)
-        except OutboundError:
-            log.error("staff alert not sent")
 
 
 @bp.post("/voice")
 def incoming():
     """A new call: greeting, emergency sentence, language choice and main menu."""
-    return twiml(call.answer(_line()))
+    return twiml(call.answer(line()))
 
 
 @bp.post("/voice/menu")
 def menu():
     """A key, words or silence at a menu."""
-    return _decide(call.at_menu(_line(), _where(), _heard(), now()))
+    return _decide(call.at_menu(line(), _where(), _heard(), now()))
 
 
 @bp.post("/voice/summary")
 def summary():
     """A key, words or silence after a summary."""
-    return _decide(call.at_summary(_line(), _where(), _heard(), now()))
+    return _decide(call.at_summary(line(), _where(), _heard(), now()))
 
 
 @bp.post("/voice/message")
 def message():
     """A key, words or silence at the safety net's message offer."""
-    return _decide(call.at_message(_line(), _where(), _heard(), now()))
+    return _decide(call.at_message(line(), _where(), _heard(), now()))
 
 
 @bp.post("/voice/recorded")
@@ -138,17 +109,24 @@ def recorded():
     recording = request.form.get("RecordingUrl", "")[:300]
     seconds = int(seconds) if seconds.isdigit() else 0
     if not recording or seconds == 0:
-        return twiml(call.after_voicemail(_line(), where, now(), saved=False))
+        return twiml(call.after_voicemail(line(), where, now(), saved=False))
     sid = request.form.get("RecordingSid") or recording
     try:
-        if _store().claim(f"voice:recording:{sid[:60]}", now()):
-            _store().add_request("voicemail", "voice", _caller(), where.lang, now(),
-                                 topic=where.topic or None, recording_url=recording,
-                                 recording_seconds=seconds)  # fmt: skip
-            alert(_line().spec.staff.alert_voicemail)
+        if store().claim(f"voice:recording:{sid[:60]}", now()):
+            store().add_request(
+                "voicemail",
+                "voice",
+                caller(),
+                where.lang,
+                now(),
+                topic=where.topic or None,
+                recording_url=recording,
+                recording_seconds=seconds,
+            )
+            alert(line().spec.staff.alert_voicemail)
     except StoreError:
-        alert(_line().spec.staff.alert_voicemail_unsaved)  # Twilio still holds the recording
-    return twiml(call.after_voicemail(_line(), where, now(), saved=True))
+        alert(line().spec.staff.alert_voicemail_unsaved)  # Twilio still holds the recording
+    return twiml(call.after_voicemail(line(), where, now(), saved=True))
 
 
 @bp.post("/voice/dialed")
@@ -156,16 +134,16 @@ def dialed():
     """The staff (or backup) leg ended: connected, or the safety net."""
     status = request.form.get("DialCallStatus", "")[:20]
     try:
-        accepted = _store().seen(f"voice:{request.form.get('CallSid', '')}:accepted")
+        accepted = store().seen(f"voice:{request.form.get('CallSid', '')}:accepted")
     except StoreError:
         accepted = False  # cannot tell: the safety net is the side to err on
-    return twiml(call.dialed(_line(), _where(), status, accepted, now()))
+    return twiml(call.dialed(line(), _where(), status, accepted, now()))
 
 
 @bp.post("/voice/whisper")
 def whisper():
     """Played to the staff member who picks up, before the caller is joined."""
-    return Response(render(call.whisper(_line(), _where()), _line()), mimetype="text/xml")
+    return Response(render(call.whisper(line(), _where()), line()), mimetype="text/xml")
 
 
 @bp.post("/voice/accept")
@@ -175,7 +153,7 @@ def accept():
     if not reply.verbs:
         parent = request.form.get("ParentCallSid", "")
         try:
-            _store().claim(f"voice:{parent}:accepted", now())
+            store().claim(f"voice:{parent}:accepted", now())
         except StoreError:
             log.error("could not note that staff took a call")
     return twiml(reply)
@@ -190,7 +168,7 @@ def fallback():
 def safety_twiml() -> str:
     """A safety response from the loaded settings alone; if even that fails, a fixed text."""
     try:
-        return render(call.fallback(_line(), now()), _line())
+        return render(call.fallback(line(), now()), line())
     except Exception:  # the last line of defence must answer something safe
         log.exception("fallback TwiML failed; answering the fixed text")
         return STATIC_SAFETY

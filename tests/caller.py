@@ -21,9 +21,16 @@ class Caller:
 
     def post(self, path: str, **fields: str):
         """Post to a webhook; check the answer is valid TwiML; keep and return its root."""
-        form = {"CallSid": self.sid, "AccountSid": "AC" + "0" * 32, "From": self.number,
-                "To": self.line_number, "CallStatus": "in-progress", "Direction": "inbound",
-                "ApiVersion": "2010-04-01", **fields}  # fmt: skip
+        form = {
+            "CallSid": self.sid,
+            "AccountSid": "AC" + "0" * 32,
+            "From": self.number,
+            "To": self.line_number,
+            "CallStatus": "in-progress",
+            "Direction": "inbound",
+            "ApiVersion": "2010-04-01",
+            **fields,
+        }
         response = self.client.post(path, data=form)
         assert response.status_code == 200, (path, response.status_code)
         assert response.mimetype == "text/xml"
@@ -77,11 +84,20 @@ class Caller:
 
     def dial_ends(self, status: str, duration: str = "0"):
         """The dialed leg ended with DialCallStatus `status`."""
-        return self.post(self.dial.get("action"), DialCallStatus=status,
-                         DialCallSid=f"CA{next(_ids):032x}", DialCallDuration=duration)  # fmt: skip
+        return self.post(
+            self.dial.get("action"),
+            DialCallStatus=status,
+            DialCallSid=f"CA{next(_ids):032x}",
+            DialCallDuration=duration,
+        )
 
     def records(self, seconds: int, url: str = "https://api.twilio.com/2010-04-01/Recordings/RE1"):
         record = self.root.find("Record")
         assert record is not None, twiml_rules.shape(self.root)
-        return self.post(record.get("action"), RecordingUrl=url, RecordingDuration=str(seconds),
-                         RecordingSid=f"RE{next(_ids):032x}", Digits="#")  # fmt: skip
+        return self.post(
+            record.get("action"),
+            RecordingUrl=url,
+            RecordingDuration=str(seconds),
+            RecordingSid=f"RE{next(_ids):032x}",
+            Digits="#",
+        )

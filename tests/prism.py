@@ -44,10 +44,21 @@ class Prism:
             raise RuntimeError(f"Twilio's API description is missing at {SPEC}")
         self._handle = handle = self.log.open("w")
         self.process = subprocess.Popen(
-            [str(BINARY), "mock", "-h", "127.0.0.1", "-p", str(self.port), "--errors",
-             "-v", "debug", str(SPEC)],
-            stdout=handle, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [
+                str(BINARY),
+                "mock",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "--errors",
+                "-v",
+                "debug",
+                str(SPEC),
+            ],
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if "Prism is listening" in self.log.read_text(errors="replace"):

@@ -142,3 +142,25 @@ def test_readability_scores_move_the_right_way():
 
 def test_seconds_are_150_words_a_minute():
     assert prompts.seconds("word " * 150) == 60.0
+
+
+def test_counselor_key_is_pressed_everywhere(line, monkeypatch):
+    from ivr import call
+
+    monkeypatch.setattr(call, "at_menu", lambda line, where, heard, now: call.menu(line, where))
+    problems, _ = lint(line)
+    assert [str(p) for p in problems] == [
+        f"menus.yaml: menus.{m}: {lang}: the counselor key does not reach a counselor"
+        for m in line.spec.menus
+        for lang in ("en", "es")
+    ]
+
+
+def test_a_center_that_never_opens_is_warned_about(menu_copy, edit_yaml):
+    edit_yaml(menu_copy, lambda d: d["center"].update(hours={"monday": "closed"}))
+    errors, warnings = _errors(menu_copy)
+    assert errors == []
+    assert warnings == [
+        "menus.yaml: center.hours: the center never opens in the next 3 weeks: "
+        "no call can reach a counselor"
+    ]

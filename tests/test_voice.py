@@ -15,10 +15,17 @@ CALLER = "+12035550123"
 
 # Keys from the main menu to each topic's summary.
 PATHS = {
-    "treatment": "11", "medications": "12", "therapies": "13", "levels": "14",
-    "withdrawal": "2", "overdose": "31", "relapse": "32", "signs": "4",
-    "privacy": "51", "contact": "52",
-}  # fmt: skip
+    "treatment": "11",
+    "medications": "12",
+    "therapies": "13",
+    "levels": "14",
+    "withdrawal": "2",
+    "overdose": "31",
+    "relapse": "32",
+    "signs": "4",
+    "privacy": "51",
+    "contact": "52",
+}
 MENU_PATHS = {"main": "", "treatment": "1", "safety": "3", "center": "5"}
 
 
@@ -32,10 +39,16 @@ def test_answer_greets_with_911_first_inside_a_gather(caller):
     assert twiml_rules.shape(root) == ["Gather", "Redirect"]
     gather = root.find("Gather")
     assert gather.attrib | {"hints": ""} == {
-        "action": "/voice/menu?l=en&m=main", "method": "POST", "input": "dtmf speech",
-        "timeout": "10", "numDigits": "1", "speechTimeout": "auto", "language": "en-US",
-        "actionOnEmptyResult": "true", "hints": "",
-    }  # fmt: skip
+        "action": "/voice/menu?l=en&m=main",
+        "method": "POST",
+        "input": "dtmf speech",
+        "timeout": "10",
+        "numDigits": "1",
+        "speechTimeout": "auto",
+        "language": "en-US",
+        "actionOnEmptyResult": "true",
+        "hints": "",
+    }
     assert "counselor" in gather.get("hints") and "operator" in gather.get("hints")
     assert caller.said[0] == (
         "Thank you for calling Waterstone Counseling Center. If this is an emergency or an "
@@ -265,9 +278,14 @@ def test_voicemail_is_stored_and_staff_alerted_without_caller_details(texting_ap
     root = caller.press("1")
     assert twiml_rules.shape(root) == ["Say", "Record", "Redirect"]
     record = root.find("Record")
-    assert record.attrib == {"action": "/voice/recorded?l=es&m=main&t=withdrawal&w=no-answer",
-                             "method": "POST", "maxLength": "120", "finishOnKey": "#",
-                             "playBeep": "true", "timeout": "10"}  # fmt: skip
+    assert record.attrib == {
+        "action": "/voice/recorded?l=es&m=main&t=withdrawal&w=no-answer",
+        "method": "POST",
+        "maxLength": "120",
+        "finishOnKey": "#",
+        "playBeep": "true",
+        "timeout": "10",
+    }
     mark = prism.mark()
     caller.records(37)
     assert caller.said[0] == "Gracias. Su mensaje quedó guardado. Un consejero le llamará hoy."
