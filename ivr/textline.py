@@ -103,6 +103,8 @@ def match_topic(line: Line, text: str) -> tuple[str, str] | None:
     """The topic a message asks for, forgiving case, spaces, punctuation, 'info', small typos."""
     table = line.keywords
     words = normalize_word(text).split()
+    if "".join(words) in table:
+        return table["".join(words)]
     while len(words) > 1 and words[0] in LEADING:
         words = words[1:]
     whole = "".join(words)

@@ -1,0 +1,240 @@
+"""The text line's decisions as tables: keywords, typos, languages, compliance, crisis."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from rapidfuzz import fuzz
+
+from ivr import segments, texting, textline
+from ivr.menus import normalize_word
+
+WHEN = {"en": "today", "es": "hoy"}
+
+
+def reply(line, text, opted_out=False, opt_out_type=""):
+    return textline.reply_to(line, text, opted_out, opt_out_type, WHEN)
+
+
+def all_keywords(line):
+    for topic_id, topic in line.spec.topics.items():
+        for lang in ("en", "es"):
+            for word in topic.keywords[lang]:
+                yield topic_id, lang, word
+
+
+def test_every_keyword_and_synonym_in_both_languages(line):
+    for topic_id, _lang, word in all_keywords(line):
+        for typed in (word, word.lower(), f"  {word.title()}!! ", f"info {word}", f"about {word}?"):
+            got = reply(line, typed)
+            assert (got.kind, got.topic) == ("topic", topic_id), typed
+        lang_of_word = line.keywords[normalize_word(word).replace(" ", "")][1]
+        assert reply(line, word).body == texting.topic_text(line, topic_id, lang_of_word)
+
+
+@pytest.mark.parametrize(
+    ("typed", "topic", "lang"),
+    [
+        ("detox", "withdrawal", "en"),
+        ("DeToX.", "withdrawal", "en"),
+        ("de tox", "withdrawal", "en"),
+        ("withdrawl", "withdrawal", "en"),
+        ("methadon", "medications", "en"),
+        ("suboxen", "medications", "en"),
+        ("naloxon", "overdose", "en"),
+        ("relaps", "relapse", "en"),
+        ("privacy please", "privacy", "en"),
+        ("info on methadone", "medications", "en"),
+        ("metadona", "medications", "es"),
+        ("señales", "signs", "es"),
+        ("senales", "signs", "es"),
+        ("recaída", "relapse", "es"),
+        ("RECAIDA", "relapse", "es"),
+        ("sobre metadona", "medications", "es"),
+        ("Desintoxicación", "withdrawal", "es"),
+        ("abstinensia", "withdrawal", "es"),
+        ("loved one", "signs", "en"),
+        ("i need info about fentanyl please", "overdose", "en"),
+        ("quiero saber de la naloxona", "overdose", "es"),
+    ],
+)
+def test_typing_is_forgiven(line, typed, topic, lang):
+    got = reply(line, typed)
+    assert (got.kind, got.topic, got.lang) == ("topic", topic, lang)
+
+
+def test_one_wrong_letter_in_a_long_keyword_still_matches(line):
+    for topic_id, _, word in all_keywords(line):
+        plain = normalize_word(word).replace(" ", "")
+        if len(plain) >= 7:
+            typo = plain[:3] + ("X" if plain[3] != "X" else "Q") + plain[4:]
+            assert reply(line, typo).topic == topic_id, typo
+
+
+def test_no_two_keywords_of_different_topics_are_close_enough_to_confuse(line):
+    table = line.keywords
+    for (a, (ta, _)), (b, (tb, _)) in itertools.combinations(table.items(), 2):
+        if ta != tb:
+            assert fuzz.ratio(a, b) < textline.FUZZY_CUTOFF, (a, b, fuzz.ratio(a, b))
+
+
+@pytest.mark.parametrize(
+    ("typed", "lang"),
+    [("MENU", "en"), ("menu", "en"), ("Menú", "es"), ("temas", "es"), ("topics", "en")],
+)
+def test_menu_lists_the_keywords(line, typed, lang):
+    got = reply(line, typed)
+    assert (got.kind, got.lang) == ("menu", lang)
+    first_words = [t.keywords[lang][0] for t in line.spec.topics.values()]
+    assert all(w.upper() in got.body.upper() for w in first_words)
+    assert segments.count(got.body).parts <= 2
+
+
+@pytest.mark.parametrize("typed", ["hello?", "asdfgh", "", "   ", "🙂", "ok", "x" * 1600])
+def test_anything_unrecognised_gets_a_kind_reply_with_the_menu_and_number(line, typed):
+    got = reply(line, typed)
+    assert got.kind == "unknown"
+    assert got.body.startswith("Sorry, we did not understand.") and "203-245-0412" in got.body
+    assert segments.count(got.body).parts <= 2
+
+
+def test_spanish_unknown_is_answered_in_spanish(line):
+    got = reply(line, "hola necesito ayuda con mi hijo")
+    assert got.lang == "es" and got.body.startswith("Lo siento, no le entendimos.")
+
+
+STOPS = [
+    "STOP",
+    "stop",
+    "Stop.",
+    "STOPALL",
+    "UNSUBSCRIBE",
+    "CANCEL",
+    "END",
+    "QUIT",
+    "REVOKE",
+    "OPTOUT",
+    "opt-out",
+    "please stop texting me",
+    "Stop messaging me!",
+    "no more texts",
+    "unsubscribe me",
+    "don't text me",
+    "take me off this list",
+]
+STOPS_ES = [
+    "PARAR",
+    "basta",
+    "no más mensajes",
+    "No mas",
+    "no me envíen más",
+    "dejen de escribirme",
+]
+
+
+@pytest.mark.parametrize("typed", STOPS + STOPS_ES)
+def test_opt_out_words_confirm_once_then_silence(line, typed):
+    first = reply(line, typed)
+    assert first.kind == "opt-out"
+    expected = "es" if typed in STOPS_ES else "en"
+    assert first.lang == expected
+    assert first.body == textline.outgoing(line.spec.messages.sms_stopped[expected])
+    again = reply(line, typed, opted_out=True)
+    assert (again.kind, again.body) == ("silent", None)
+
+
+@pytest.mark.parametrize("typed", ["DETOX", "menu", "hello", "CALL", "info methadone"])
+def test_after_opting_out_everything_else_is_silence(line, typed):
+    got = reply(line, typed, opted_out=True)
+    assert (got.kind, got.body) == ("silent", None)
+
+
+@pytest.mark.parametrize("typed", ["START", "start", "UNSTOP", "Yes", "sí"])
+def test_opting_back_in(line, typed):
+    got = reply(line, typed, opted_out=True)
+    assert got.kind == "opt-in"
+    assert got.body == texting.outgoing(line.spec.messages.sms_started[got.lang])
+
+
+@pytest.mark.parametrize(("typed", "lang"), [("HELP", "en"), ("info", "en"), ("Ayuda", "es")])
+@pytest.mark.parametrize("opted_out", [False, True])
+def test_help_answers_with_name_number_stop_and_rates(line, typed, lang, opted_out):
+    got = reply(line, typed, opted_out=opted_out)
+    assert got.kind == "help" and got.lang == lang
+    assert "Waterstone Counseling Center" in got.body and "203-245-0412" in got.body
+    assert "STOP" in got.body
+    if lang == "en":
+        assert "Msg & data rates may apply." in got.body
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "how do I help my son stop using",
+        "when do you stop answering calls?",
+        "I want to stop using",
+        "can I stop by the center",
+        "help with detox",
+        "what does OD mean for methadone?x",
+    ],
+)
+def test_sentences_with_stop_or_help_are_not_compliance_words(line, typed):
+    assert reply(line, typed).kind not in ("opt-out", "help")
+
+
+@pytest.mark.parametrize(("kind", "body"), [("STOP", None), ("START", None), ("HELP", None)])
+def test_twilio_advanced_opt_out_is_honoured(line, kind, body):
+    got = reply(line, "whatever they typed", opt_out_type=kind)
+    assert got.kind == {"STOP": "opt-out", "START": "opt-in", "HELP": "help"}[kind]
+    assert got.body is body  # Twilio sends its own confirmation
+
+
+CRISIS = [
+    ("my friend is OD'ing what do i do", "overdose", "en"),
+    ("he OD'd", "overdose", "en"),
+    ("I think my brother is overdosing", "overdose", "en"),
+    ("she's not breathing", "overdose", "en"),
+    ("he won't wake up!!", "overdose", "en"),
+    ("HIS LIPS ARE BLUE", "overdose", "en"),
+    ("I took too much", "overdose", "en"),
+    ("od", "overdose", "en"),
+    ("mi hijo no respira", "overdose", "es"),
+    ("creo que es una sobredosis", "overdose", "es"),
+    ("no despierta, ayuda", "overdose", "es"),
+    ("I want to kill myself", "suicide", "en"),
+    ("i dont want to live anymore, I want to die", "suicide", "en"),
+    ("thinking about suicide", "suicide", "en"),
+    ("I keep hurting myself", "suicide", "en"),
+    ("me quiero morir", "suicide", "es"),
+    ("pienso en quitarme la vida", "suicide", "es"),
+]
+NOT_CRISIS = [
+    "how do I help my son stop using",
+    "what is an overdose?",
+    "overdose",
+    "odd question about methadone",
+    "good morning",
+    "methadone dose question",
+    "my dad used to smoke",
+    "I want to stop using",
+    "information on naloxone",
+    "dying to know your hours",
+    "sobredosis info",
+]
+
+
+@pytest.mark.parametrize(("typed", "kind", "lang"), CRISIS)
+def test_crisis_gets_the_safety_reply_first(line, typed, kind, lang):
+    for opted_out in (False, True):
+        got = reply(line, typed, opted_out=opted_out)
+        assert (got.kind, got.crisis, got.lang) == ("crisis", kind, lang), typed
+        assert "988" in got.body and "203-245-0412" in got.body
+        if kind == "overdose":
+            assert "911" in got.body and ("naloxone" in got.body or "naloxona" in got.body)
+        assert segments.count(got.body).parts <= 2
+
+
+@pytest.mark.parametrize("typed", NOT_CRISIS)
+def test_ordinary_messages_do_not_trigger_the_crisis_reply(line, typed):
+    assert reply(line, typed).kind != "crisis"
