@@ -11,6 +11,7 @@ from flask import Flask, jsonify
 from .menus import load_line
 from .outbound import Messenger
 from .privacy import install_log_masking
+from .security import protect
 from .settings import Settings, load_settings
 from .store import Store
 
@@ -31,6 +32,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     install_log_masking()
     app = Flask(__name__, instance_relative_config=True)
     settings = app_settings(config, app)
+    protect(app, settings)
     app.config.update(SECRET_KEY=settings.SECRET_KEY, IVR=settings)
     app.extensions["ivr.line"] = load_line(menus_path(settings.IVR_MENUS))
     app.extensions["ivr.store"] = Store(settings.DATABASE_URL, settings.SECRET_KEY)
@@ -49,6 +51,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
             topics=len(app.extensions["ivr.line"].spec.topics),
             database="ok" if store.ping() else "down",
             failed_writes=store.failed_writes,
+            signatures="checked" if settings.IVR_VALIDATE_SIGNATURES else "OFF",
         )
 
     return app

@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 DEV_SECRET = "dev-only-not-secret"
+SECRETS = ("TWILIO_AUTH_TOKEN", "SECRET_KEY", "DATABASE_URL")  # never printed or logged
 
 
 class SettingsError(ValueError):
@@ -32,6 +33,12 @@ class Settings:
     IVR_VALIDATE_SIGNATURES: bool = True
     PUBLIC_BASE_URL: str = ""
     IVR_MAX_REQUEST_BYTES: int = 64 * 1024
+
+    def __repr__(self) -> str:
+        shown = {f.name: getattr(self, f.name) for f in fields(self)}
+        for secret in SECRETS:
+            shown[secret] = "***" if shown[secret] else ""
+        return f"Settings({shown})"
 
     @property
     def development(self) -> bool:

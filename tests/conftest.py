@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
+from twilio.request_validator import RequestValidator
 
 from ivr import create_app, migrate
 from ivr.menus import load_line
@@ -48,12 +50,37 @@ def edit_yaml() -> Callable[[Path, Callable[[dict], object]], None]:
     return edit
 
 
+AUTH_TOKEN = "test-auth-token"
+
+
+def twilio_signature(url: str, form: dict, token: str = AUTH_TOKEN) -> str:
+    """The X-Twilio-Signature Twilio would send for a POST of `form` to `url`."""
+    return RequestValidator(token).compute_signature(url, form)
+
+
+class TwilioClient(FlaskClient):
+    """A test client that signs each form POST exactly as Twilio does (unless told not to)."""
+
+    def open(self, *args, **kwargs):
+        headers = dict(kwargs.pop("headers", None) or {})
+        path = args[0] if args else kwargs.get("path", "/")
+        form = kwargs.get("data") or {}
+        if (
+            kwargs.get("method") == "POST"
+            and "X-Twilio-Signature" not in headers
+            and isinstance(form, dict)
+        ):
+            headers["X-Twilio-Signature"] = twilio_signature(f"http://localhost{path}", form)
+        headers = {k: v for k, v in headers.items() if v is not None}
+        return super().open(*args, headers=headers, **kwargs)
+
+
 @pytest.fixture
 def settings(tmp_path) -> dict[str, str]:
     """Settings for a test app: its own SQLite file, development mode, a fixed auth token."""
     return {
         "IVR_ENV": "test",
-        "TWILIO_AUTH_TOKEN": "test-auth-token",
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
         "SECRET_KEY": "test-secret-key",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'test.sqlite3'}",
@@ -70,6 +97,7 @@ def make_app(settings):
 
     def make(**changes: str):
         app = create_app({**settings, **changes})
+        app.test_client_class = TwilioClient
         made.append(app)
         try:
             migrate.upgrade(app.extensions["ivr.store"].engine)
@@ -86,6 +114,7 @@ def make_app(settings):
 def app(settings):
     """The helpline app on the shipped menu, its SQLite database migrated."""
     app = create_app(settings)
+    app.test_client_class = TwilioClient
     migrate.upgrade(app.extensions["ivr.store"].engine)
     yield app
     app.extensions["ivr.store"].engine.dispose()

@@ -12,7 +12,13 @@ from ivr.settings import SettingsError, load_settings
 def test_healthz(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json == {"status": "ok", "topics": 10, "database": "ok", "failed_writes": 0}
+    assert response.json == {
+        "status": "ok",
+        "topics": 10,
+        "database": "ok",
+        "failed_writes": 0,
+        "signatures": "checked",
+    }
 
 
 def test_healthz_says_when_the_database_is_down(settings):
