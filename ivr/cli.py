@@ -51,14 +51,15 @@ def _settings():
     return app_settings()
 
 
-def db(action: str, revision: str | None) -> int:
+def db(action: str, revision: str | None, quiet: bool = False) -> int:
     """Apply (upgrade) or undo (downgrade) migrations on DATABASE_URL."""
     engine = engine_for(_settings().DATABASE_URL)
     if action == "upgrade":
         migrate.upgrade(engine, revision or "head")
     else:
         migrate.downgrade(engine, revision or "base")
-    print(f"database {action}d to {revision or ('head' if action == 'upgrade' else 'base')}")
+    if not quiet:
+        print(f"database {action}d to {revision or ('head' if action == 'upgrade' else 'base')}")
     return 0
 
 
@@ -86,6 +87,58 @@ def purge(older_than: timedelta | None) -> int:
         f"call-backs, {done.events} events, {done.deliveries} delivery records"
     )
     return 0
+
+
+def _local_app(at: str | None):
+    """The app as `ivr serve` runs it (development unless IVR_ENV says otherwise), migrated."""
+    from . import create_app
+
+    os.environ.setdefault("IVR_ENV", "development")
+    if at:
+        os.environ["IVR_NOW"] = at
+    db("upgrade", None, quiet=True)
+    return create_app()
+
+
+def simulate_call(at: str | None, caller: str) -> int:
+    """Play a whole call in the terminal: what the line says, and your keys or words."""
+    from .simulator import Simulator
+
+    Simulator(_local_app(at), input, print, caller).call()
+    return 0
+
+
+def simulate_text(words: list[str], at: str | None, caller: str) -> int:
+    """Send one text to the line and print its reply."""
+    from .simulator import Simulator
+
+    reply = Simulator(_local_app(at), input, print, caller).text(" ".join(words))
+    print(reply if reply is not None else "[no reply: the line stays silent]")
+    return 0
+
+
+def queue() -> int:
+    """List the people waiting for a counselor: voicemails and call-back requests."""
+    settings = _settings()
+    waiting = Store(settings.DATABASE_URL, settings.SECRET_KEY).waiting()
+    if not waiting:
+        print("No one is waiting.")
+    for r in waiting:
+        when = r.at.astimezone().strftime("%a %d %b %H:%M")
+        extra = f" recording {r.recording_url} ({r.recording_seconds} s)" if r.recording_url else ""
+        topic = f" after {r.topic}" if r.topic else ""
+        print(f"#{r.id} {when} {r.kind} by {r.channel} in {r.language}{topic}: {r.number}{extra}")
+    return 0
+
+
+def handle(request_id: int, by: str) -> int:
+    """Mark a voicemail or call-back as handled by a staff member."""
+    settings = _settings()
+    done = Store(settings.DATABASE_URL, settings.SECRET_KEY).handle(
+        request_id, by, datetime.now(UTC)
+    )
+    print(f"#{request_id} handled by {by}." if done else f"#{request_id} is not waiting.")
+    return 0 if done else 1
 
 
 def serve(host: str, port: int) -> int:
@@ -120,6 +173,17 @@ def main(argv: list[str] | None = None) -> int:
         metavar="AGE",
         help="such as 90d (default: IVR_RETENTION_DAYS)",
     )
+    caller = commands.add_parser("call", help="try the phone menu in the terminal")
+    caller.add_argument("--at", help="act as if it were this ISO 8601 time (IVR_NOW)")
+    caller.add_argument("--from", dest="number", default="+12035550100")
+    texter = commands.add_parser("text", help="send the text line a message")
+    texter.add_argument("words", nargs="+")
+    texter.add_argument("--at", help="act as if it were this ISO 8601 time (IVR_NOW)")
+    texter.add_argument("--from", dest="number", default="+12035550100")
+    commands.add_parser("queue", help="list voicemails and call-backs waiting for staff")
+    handler = commands.add_parser("handle", help="mark a voicemail or call-back handled")
+    handler.add_argument("id", type=int)
+    handler.add_argument("--by", required=True, help="the staff member's name")
     args = parser.parse_args(argv)
     if args.command == "check":
         return check(str(Path(args.path)))
@@ -127,6 +191,14 @@ def main(argv: list[str] | None = None) -> int:
         return db(args.action, args.revision)
     if args.command == "purge":
         return purge(args.older_than)
+    if args.command == "call":
+        return simulate_call(args.at, args.number)
+    if args.command == "text":
+        return simulate_text(args.words, args.at, args.number)
+    if args.command == "queue":
+        return queue()
+    if args.command == "handle":
+        return handle(args.id, args.by)
     return serve(args.host, args.port)
 
 
