@@ -8,6 +8,7 @@ from pathlib import Path
 
 from flask import Flask, jsonify
 
+from . import sms, voice
 from .menus import load_line
 from .outbound import Messenger
 from .privacy import install_log_masking
@@ -37,8 +38,6 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     app.extensions["ivr.line"] = load_line(menus_path(settings.IVR_MENUS))
     app.extensions["ivr.store"] = Store(settings.DATABASE_URL, settings.SECRET_KEY)
     app.extensions["ivr.messenger"] = Messenger(settings)
-    from . import sms, voice
-
     app.register_blueprint(voice.bp)
     app.register_blueprint(sms.bp)
 

@@ -32,10 +32,6 @@ def _text(line: Line, name: str, where: Where, **fields: str) -> Say:
     return Say(prompts.say(line, name, where.lang, **fields))
 
 
-def _keys(line: Line) -> dict[str, str]:
-    return line.spec.keys.model_dump()
-
-
 # Menus ------------------------------------------------------------------------
 
 
@@ -46,12 +42,14 @@ def menu(
     slow: bool = False,
     greet: bool = False,
     event: tuple | None = None,
+    tail: tuple[Say, ...] = (),
 ) -> Reply:
     """Read a menu inside a Gather, after any lead-in (greeting, 'sorry', 'sent')."""
     says = list(lead)
     if greet:
         says.append(Say(prompts.greeting(line, where.lang), slow))
     says.append(Say(prompts.options_prompt(line, where.menu, where.lang), slow))
+    says += tail
     hints = understand.hints(line, where.lang, where.menu)
     events = (event or ("menu", "", where.menu),)
     gather = Gather(tuple(says), "menu", where.to(topic=""), hints)
@@ -66,39 +64,34 @@ def answer(line: Line) -> Reply:
 
 def at_menu(line: Line, where: Where, heard: Heard, now: datetime) -> Reply | Effect:
     """The caller pressed or said something (or nothing) at a menu."""
-    keys = _keys(line)
-    key = heard.key or understand.spoken_key(line, where.lang, heard.speech)
-    said = understand.navigation(line, where.lang, heard.speech) if not key else None
+    said = understand.intent(line, where.lang, where.menu, heard)
+    again = where.to(tries=0)
     options = line.spec.menus[where.menu].options
-    if key == keys["counselor"] or said == "counselor":
+    if said.kind == "counselor":
         return transfer(line, where, now, "asked")
-    if key == keys["back"] or said == "back":
-        return menu(line, where.to(menu=line.parent(where.menu) or "main", tries=0))
-    if key == keys["repeat"] or said == "repeat":
-        slower = prompts.say(
-            line, "slower_offer", where.lang, slower=prompts.key_name(keys["slower"], where.lang)
-        )
-        reply = menu(line, where.to(tries=0))
-        gather = reply.verbs[0]
-        gather = Gather((*gather.says, Say(slower)), gather.step, gather.where, gather.hints)
-        return Reply(reply.lang, (gather, *reply.verbs[1:]), reply.events)
-    if key == keys["slower"] or said == "slower":
-        return menu(line, where.to(tries=0), slow=True)
-    if key == keys["language"] or said in ("en", "es"):
-        lang = said if said in ("en", "es") else prompts.OTHER[where.lang]
-        return menu(line, where.to(lang=lang, tries=0), greet=True, event=("language", "", lang))
-    if key and key.isdigit() and 1 <= int(key) <= len(options):
-        return _choose(line, where, int(key), now)
-    if not key and heard.speech:
-        number = understand.spoken_option(line, where.lang, where.menu, heard.speech)
-        if number:
-            return _choose(line, where, number, now)
-        topic = understand.spoken_topic(line, where.lang, heard.speech)
-        if topic:
-            return summary(line, where.to(topic=topic, menu=_home(line, topic, where.menu)))
-        if said in ("callback", "record"):
-            return Effect("callback", where) if said == "callback" else record(line, where)
+    if said.kind == "back":
+        return menu(line, again.to(menu=line.parent(where.menu) or "main"))
+    if said.kind == "repeat":
+        return menu(line, again, tail=(_slower_offer(line, where),))
+    if said.kind == "slower":
+        return menu(line, again, slow=True)
+    if said.kind == "language":
+        event = ("language", "", said.value)
+        return menu(line, again.to(lang=said.value), greet=True, event=event)
+    if said.kind == "digit" and 1 <= int(said.value) <= len(options):
+        return _choose(line, where, int(said.value), now)
+    if said.kind == "topic":
+        return summary(line, again.to(topic=said.value, menu=_home(line, said.value, where.menu)))
+    if said.kind == "callback":
+        return Effect("callback", again)
+    if said.kind == "record":
+        return record(line, again)
     return _missed(line, where, heard, now, lambda lead, w: menu(line, w, lead))
+
+
+def _slower_offer(line: Line, where: Where) -> Say:
+    return _text(line, "slower_offer", where,
+                 slower=prompts.key_name(line.spec.keys.slower, where.lang))  # fmt: skip
 
 
 def _choose(line: Line, where: Where, number: int, now: datetime) -> Reply | Effect:
@@ -151,27 +144,22 @@ def summary(
 
 def at_summary(line: Line, where: Where, heard: Heard, now: datetime) -> Reply | Effect:
     """The caller pressed or said something (or nothing) after a summary."""
-    keys = _keys(line)
-    key = heard.key or understand.spoken_key(line, where.lang, heard.speech)
-    said = understand.navigation(line, where.lang, heard.speech) if not key else None
+    said = understand.intent(line, where.lang, None, heard)
     again = where.to(tries=0)
-    if key == keys["counselor"] or said == "counselor":
+    if said.kind == "counselor":
         return transfer(line, where, now, "asked")
-    if key in ("1", keys["repeat"]) or said == "repeat":
+    if said.kind == "repeat" or (said.kind == "digit" and said.value == "1"):
         return summary(line, again)
-    if key == keys["slower"] or said == "slower":
+    if said.kind == "slower":
         return summary(line, again, slow=True)
-    if key == "2" or said == "text":
+    if said.kind == "text" or (said.kind == "digit" and said.value == "2"):
         return Effect("text", again)
-    if key == keys["back"] or said == "back":
-        return menu(line, where.to(topic="", tries=0))
-    if key == keys["language"] or said in ("en", "es"):
-        lang = said if said in ("en", "es") else prompts.OTHER[where.lang]
-        return summary(line, again.to(lang=lang))
-    if not key and heard.speech:
-        topic = understand.spoken_topic(line, where.lang, heard.speech)
-        if topic:
-            return summary(line, again.to(topic=topic, menu=_home(line, topic, where.menu)))
+    if said.kind == "back":
+        return menu(line, again.to(topic=""))
+    if said.kind == "language":
+        return summary(line, again.to(lang=said.value))
+    if said.kind == "topic":
+        return summary(line, again.to(topic=said.value, menu=_home(line, said.value, where.menu)))
     return _missed(line, where, heard, now, lambda lead, w: summary(line, w, lead, read=False))
 
 
@@ -222,9 +210,10 @@ def safety_net(
     says.append(_text(line, "safety", where))
     if reason == "after-hours":
         says.append(_text(line, "more_lines", where))
-    keys = _keys(line)
     says.append(
-        _text(line, "message_offer", where, repeat=prompts.key_name(keys["repeat"], where.lang))
+        _text(
+            line, "message_offer", where, repeat=prompts.key_name(line.spec.keys.repeat, where.lang)
+        )
     )
     net = where.to(why=reason)
     gather = Gather(tuple(says), "message", net, understand.hints(line, where.lang, None))
@@ -233,23 +222,21 @@ def safety_net(
 
 def at_message(line: Line, where: Where, heard: Heard, now: datetime) -> Reply | Effect:
     """At the safety net: 1 leave a message, 2 a call back, 0 try a person, repeat, back."""
-    keys = _keys(line)
-    key = heard.key or understand.spoken_key(line, where.lang, heard.speech)
-    said = understand.navigation(line, where.lang, heard.speech) if not key else None
+    said = understand.intent(line, where.lang, None, heard)
+    again = where.to(tries=0)
     reason = where.why if where.why in ("after-hours", "no-answer") else "no-answer"
-    if key == "1" or said == "record":
-        return record(line, where.to(tries=0))
-    if key == "2" or said == "callback":
-        return Effect("callback", where.to(tries=0))
-    if key == keys["counselor"] or said == "counselor":
-        return transfer(line, where.to(tries=0), now, "asked")
-    if key == keys["back"] or said == "back":
-        return menu(line, where.to(topic="", tries=0, why=""))
-    if key == keys["repeat"] or said == "repeat":
-        return safety_net(line, where.to(tries=0), now, reason)
-    if key == keys["language"] or said in ("en", "es"):
-        lang = said if said in ("en", "es") else prompts.OTHER[where.lang]
-        return safety_net(line, where.to(lang=lang, tries=0), now, reason)
+    if said.kind == "record" or (said.kind == "digit" and said.value == "1"):
+        return record(line, again)
+    if said.kind == "callback" or (said.kind == "digit" and said.value == "2"):
+        return Effect("callback", again)
+    if said.kind == "counselor":
+        return transfer(line, again, now, "asked")
+    if said.kind == "back":
+        return menu(line, again.to(topic="", why=""))
+    if said.kind == "repeat":
+        return safety_net(line, again, now, reason)
+    if said.kind == "language":
+        return safety_net(line, again.to(lang=said.value), now, reason)
     kind = "no-input" if heard.empty else "invalid"
     if where.tries + 1 >= MAX_NET_TRIES:
         # Minutes of silence after 911 and 988 were said again and again: a last goodbye.

@@ -13,32 +13,12 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from .compliance import RESERVED_WORDS
 from .problems import MenuError, Problem, YamlDoc, read_yaml
 from .schema import LANGS, PLACEHOLDERS, Keys, Menu, MenusFile, TopicContent
 
 MAX_OPTIONS = 5
 MAX_LEVELS = 3
-# Words the text line keeps for itself; a topic keyword may not take one.
-RESERVED_WORDS = {
-    "STOP",
-    "STOPALL",
-    "UNSUBSCRIBE",
-    "CANCEL",
-    "END",
-    "QUIT",
-    "REVOKE",
-    "OPTOUT",
-    "START",
-    "YES",
-    "UNSTOP",
-    "HELP",
-    "INFO",
-    "AYUDA",
-    "MENU",
-    "TEMAS",
-    "CALL",
-    "LLAMAR",
-}
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from twilio.request_validator import (
 )
 from werkzeug.exceptions import HTTPException
 
+from . import edge, sms, voice
 from .settings import DEV_SECRET, Settings, SettingsError
 
 log = logging.getLogger(__name__)
@@ -65,8 +66,6 @@ def fail_safe(error: Exception) -> Response | HTTPException:
     if isinstance(error, HTTPException):
         return error
     log.error("fault in %s: %s", request.path, type(error).__name__, exc_info=error)
-    from . import edge, sms, voice
-
     channel = "sms" if request.path.startswith("/sms") else "voice"
     try:
         detail = f"{request.path[:40]} {type(error).__name__}"

@@ -13,40 +13,18 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
+from .compliance import (
+    CALL_WORDS,
+    HELP_WORDS,
+    MENU_WORDS,
+    PLAIN_OPT_OUT,
+    SPANISH_STOP,
+    START_WORDS,
+    STOP_WORDS,
+)
 from .menus import Line, normalize_word
 from .texting import menu_text, outgoing, topic_text
 
-STOP_WORDS = {
-    "STOP",
-    "STOPALL",
-    "UNSUBSCRIBE",
-    "CANCEL",
-    "END",
-    "QUIT",
-    "REVOKE",
-    "OPTOUT",
-    "PARAR",
-    "ALTO",
-    "BASTA",
-    "CANCELAR",
-}
-START_WORDS = {"START", "YES", "UNSTOP", "SI"}
-HELP_WORDS = {"HELP": "en", "INFO": "en", "AYUDA": "es"}
-MENU_WORDS = {"MENU": "en", "TOPICS": "en", "TEMAS": "es"}
-CALL_WORDS = {"CALL": "en", "CALLBACK": "en", "LLAMAR": "es", "LLAMENME": "es"}
-SPANISH_STOP = {"PARAR", "ALTO", "BASTA", "CANCELAR"}
-# Opt-out "in any reasonable manner" (FCC 24-24), in plain words.
-PLAIN_OPT_OUT = [
-    (r"\b(stop|quit|cease) (texting|messaging|sending|contacting)\b", "en"),
-    (r"\b(do not|dont|don t) (text|message|contact) me\b", "en"),
-    (r"\bno more (texts|messages|msgs)\b", "en"),
-    (r"\b(unsubscribe|opt out|remove) me\b", "en"),
-    (r"\btake me off\b", "en"),
-    (r"\bno mas (mensajes|textos)\b", "es"),
-    (r"\bno me (envien|manden|escriban) mas\b", "es"),
-    (r"\bdejen de (escribirme|enviarme|mandarme)\b", "es"),
-    (r"^no mas$", "es"),
-]
 LEADING = {"INFO", "ABOUT", "ON", "SOBRE", "ACERCA", "DE", "MAS", "MORE", "PLEASE", "PORFAVOR"}
 SPANISH_HINTS = {
     "hola",

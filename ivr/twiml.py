@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import urlencode
 
 from twilio.twiml.voice_response import VoiceResponse
@@ -58,7 +58,7 @@ class Where:
 
     def to(self, **changes) -> Where:
         """This place with some fields changed."""
-        return Where(**{**self.__dict__, **changes})
+        return replace(self, **changes)
 
 
 def _small(value: str | None) -> int:

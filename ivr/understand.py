@@ -173,6 +173,40 @@ def spoken_topic(line: Line, lang: str, speech: str) -> str | None:
     return best
 
 
+@dataclass(frozen=True)
+class Intent:
+    """What the caller meant, whatever the menu: a kind and, for some, a value."""
+
+    kind: str  # counselor back repeat slower language digit topic text record callback
+    #            silence invalid
+    value: str = ""
+
+
+def intent(line: Line, lang: str, menu_id: str | None, heard: Heard) -> Intent:
+    """Turn a key, or words, or nothing, into one intent; keys and navigation words first."""
+    key = heard.key or spoken_key(line, lang, heard.speech)
+    if key:
+        keys = line.spec.keys
+        named = {keys.counselor: "counselor", keys.back: "back", keys.repeat: "repeat",
+                 keys.slower: "slower", keys.language: "language"}  # fmt: skip
+        if key in named:
+            other = {"en": "es", "es": "en"}[lang]
+            return Intent(named[key], other if key == keys.language else "")
+        return Intent("digit", key) if key.isdigit() else Intent("invalid", key)
+    if heard.empty:
+        return Intent("silence")
+    said = navigation(line, lang, heard.speech)
+    if said in ("en", "es"):
+        return Intent("language", said)
+    if said:
+        return Intent(said)
+    if menu_id and (number := spoken_option(line, lang, menu_id, heard.speech)):
+        return Intent("digit", str(number))
+    if topic := spoken_topic(line, lang, heard.speech):
+        return Intent("topic", topic)
+    return Intent("invalid")
+
+
 def hints(line: Line, lang: str, menu_id: str | None) -> tuple[str, ...]:
     """Words and phrases to tell Twilio's speech recognizer to expect."""
     vocabulary = line.spec.voice_words

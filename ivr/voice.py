@@ -25,12 +25,12 @@ def _heard() -> Heard:
     return Heard.from_form(request.form.get("Digits"), request.form.get("SpeechResult"))
 
 
-def twiml(reply: Reply, channel: str = "voice") -> Response:
+def twiml(reply: Reply) -> Response:
     """Record the reply's events (never failing the call) and answer its TwiML."""
     for kind, topic, detail in reply.events:
         store().record(
             now(),
-            channel,
+            "voice",
             kind,
             number=caller() or None,
             language=reply.lang,
