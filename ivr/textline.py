@@ -54,7 +54,7 @@ class TextReply:
 
     body: str | None
     lang: str
-    kind: str  # topic, menu, unknown, help, opt-out, opt-in, crisis, callback, silent
+    kind: str  # keyword, menu, unknown, help, opt-out, opt-in, crisis, callback, silent
     topic: str | None = None
     crisis: str | None = None  # overdose | suicide
 
@@ -163,6 +163,6 @@ def reply_to(
         )
     if found := match_topic(line, text):
         topic, topic_lang = found
-        return TextReply(topic_text(line, topic, topic_lang), topic_lang, "topic", topic=topic)
+        return TextReply(topic_text(line, topic, topic_lang), topic_lang, "keyword", topic=topic)
     body = _message(line, "sms_unknown", lang, menu=menu_text(line, lang))
     return TextReply(body, lang, "unknown")

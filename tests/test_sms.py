@@ -10,8 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ivr import segments, texting
+from ivr.menus import normalize_word
 
 from . import twiml_rules
+from .test_textline import CRISIS, NOT_CRISIS, STOPS, STOPS_ES, TYPOS
 
 SENDER = "+12035550123"
 _sids = itertools.count(1)
@@ -189,3 +191,46 @@ def test_any_body_gets_valid_twiml_within_the_segment_limit(client, body):
     reply = message(root)
     if reply is not None:
         assert segments.count(reply).parts <= 2, reply
+
+
+# The pure tables again, through the webhook ---------------------------------------
+
+
+def _keywords(line):
+    return [(topic_id, word) for topic_id, topic in line.spec.topics.items()
+            for lang in ("en", "es") for word in topic.keywords[lang]]  # fmt: skip
+
+
+def test_every_keyword_through_the_webhook(client, line):
+    for topic_id, word in _keywords(line):
+        lang = line.keywords[normalize_word(word).replace(" ", "")][1]
+        for typed in (word.lower(), f"info {word}!"):
+            reply = message(text(client, typed, sender=f"+1203555{hash(typed) % 10000:04d}")[1])
+            assert reply == texting.topic_text(line, topic_id, lang), typed
+
+
+@pytest.mark.parametrize(("typed", "topic", "lang"), TYPOS)
+def test_typos_through_the_webhook(client, line, typed, topic, lang):
+    assert message(text(client, typed)[1]) == texting.topic_text(line, topic, lang)
+
+
+@pytest.mark.parametrize("typed", STOPS + STOPS_ES)
+def test_every_opt_out_word_through_the_webhook(make_app, typed):
+    app = make_app()
+    client = app.test_client()
+    assert message(text(client, typed)[1]) is not None
+    assert app.extensions["ivr.store"].is_opted_out(SENDER)
+    assert message(text(client, "menu")[1]) is None
+
+
+@pytest.mark.parametrize(("typed", "kind", "lang"), CRISIS)
+def test_every_crisis_phrase_through_the_webhook(client, app, typed, kind, lang):
+    reply = message(text(client, typed)[1])
+    assert "988" in reply and (kind != "overdose" or "911" in reply)
+    assert app.extensions["ivr.store"].count("crisis") == 1
+
+
+@pytest.mark.parametrize("typed", NOT_CRISIS)
+def test_no_crisis_reply_through_the_webhook(client, app, typed):
+    text(client, typed)
+    assert app.extensions["ivr.store"].count("crisis") == 0
