@@ -47,7 +47,9 @@ def menu(
     """Read a menu inside a Gather, after any lead-in (greeting, 'sorry', 'sent')."""
     says = list(lead)
     if greet:
-        says.append(Say(prompts.greeting(line, where.lang), slow))
+        other = prompts.OTHER[where.lang]
+        says.append(Say(prompts.say(line, "greeting", where.lang), slow))
+        says.append(Say(prompts.language_offer(line, where.lang), slow, lang=other))
     says.append(Say(prompts.options_prompt(line, where.menu, where.lang), slow))
     says += tail
     hints = understand.hints(line, where.lang, where.menu)

@@ -45,10 +45,14 @@ def options_prompt(line: Line, menu_id: str, lang: str) -> str:
 
 
 def greeting(line: Line, lang: str) -> str:
-    """What a caller hears first: who we are, the 911 sentence, and the other language."""
+    """What a caller hears first: who we are and the 911 sentence, then the other language."""
+    return f"{say(line, 'greeting', lang)} {language_offer(line, lang)}"
+
+
+def language_offer(line: Line, lang: str) -> str:
+    """The key for the other language, said in that language (and by its voice)."""
     other = OTHER[lang]
-    offer = say(line, "language_offer", other, key=key_name(line.spec.keys.language, other))
-    return f"{say(line, 'greeting', lang)} {offer}"
+    return say(line, "language_offer", other, key=key_name(line.spec.keys.language, other))
 
 
 def summary_prompt(line: Line, lang: str) -> str:

@@ -161,7 +161,8 @@ def test_language_key_greets_again_in_spanish(line):
     reply = call.at_menu(line, Where(), key("7"), OPEN)
     assert texts(reply)[0].startswith("Gracias por llamar a Waterstone Counseling Center.")
     assert "cuelgue y marque el 9 1 1" in texts(reply)[0]
-    assert texts(reply)[0].endswith("For English, press 7.")
+    offer = reply.verbs[0].says[1]
+    assert (offer.text, offer.lang) == ("For English, press 7.", "en")
     assert reply.events == (("language", "", "es"),)
 
 

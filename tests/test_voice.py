@@ -52,10 +52,13 @@ def test_answer_greets_with_911_first_inside_a_gather(caller):
     assert "counselor" in gather.get("hints") and "operator" in gather.get("hints")
     assert caller.said[0] == (
         "Thank you for calling Waterstone Counseling Center. If this is an emergency or an "
-        "overdose, hang up and dial 9 1 1. Para español, oprima el 7."
+        "overdose, hang up and dial 9 1 1."
     )
-    assert caller.said[1].startswith("For treatment and medicines, press 1.")
-    assert all(s.get("voice") == "Polly.Joanna" for s in root.iter("Say"))
+    assert caller.said[1] == "Para español, oprima el 7."
+    assert caller.said[2].startswith("For treatment and medicines, press 1.")
+    voices = [(s.get("voice"), s.get("language")) for s in root.iter("Say")]
+    assert voices[1] == ("Polly.Lupe", "es-US")  # Spanish words in a Spanish voice
+    assert set(voices[:1] + voices[2:]) == {("Polly.Joanna", "en-US")}
     assert root.find("Redirect").text == "/voice/menu?l=en&m=main"
 
 
