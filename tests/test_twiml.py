@@ -72,7 +72,8 @@ def test_where_travels_in_the_query_and_back(line, where, query):
             Gather((Say("Hola."),), "menu", Where(lang="es"), ("ayuda", "consejero")),
             '<Gather action="/voice/menu?l=es&amp;m=main" actionOnEmptyResult="true" '
             'hints="ayuda, consejero" input="dtmf speech" language="es-US" method="POST" '
-            'numDigits="1" speechTimeout="auto" timeout="10"><Say language="es-US" voice="Polly.Lupe">Hola.</Say></Gather>',
+            'numDigits="1" speechTimeout="auto" timeout="10">'
+            + '<Say language="es-US" voice="Polly.Lupe">Hola.</Say></Gather>',
         ),
     ],
 )
