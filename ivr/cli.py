@@ -38,7 +38,7 @@ def check(path: str) -> int:
             f"  {r.sms.parts} x {r.sms.encoding} ({r.sms.units})"
         )
     print("read: Flesch-Kincaid grade (en, 8 or below) or Fernández-Huerta (es, 70 or above);")
-    print("before: seconds of greeting and menus a caller hears before the summary (45 at most).")
+    print("before: seconds of greeting and menus heard before the summary (45 at most).")
     errors = sum(p.level == "error" for p in problems)
     warnings = len(problems) - errors
     print(f"{errors} errors, {warnings} warnings.")

@@ -206,9 +206,16 @@ class Store:
         topic: str | None = None,
         recording_url: str | None = None,
         recording_seconds: int | None = None,
-    ) -> int:
-        """Store a voicemail or call-back request; returns its id."""
+        once: str | None = None,
+    ) -> int | None:
+        """Store a voicemail or call-back request; returns its id.
+
+        With `once`, a delivery key, the request is stored only the first time that key is
+        seen (None on a retry), in the same transaction, so a retry can never lose it.
+        """
         with self.session() as s:
+            if once and not self._insert(s, Delivery, key=once[:120], at=at):
+                return None
             row = Request(
                 kind=kind,
                 channel=channel,

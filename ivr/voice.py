@@ -66,15 +66,15 @@ def _send_topic(where: Where) -> str:
 
 def _save_callback(where: Where) -> bool:
     """Store a call-back request and alert the on-call phone (without caller details)."""
+    key = f"voice:{request.form.get('CallSid', '')}:callback"
     try:
-        key = f"voice:{request.form.get('CallSid', '')}:callback"
-        if store().claim(key, now()):
-            store().add_request(
-                "callback", "voice", caller(), where.lang, now(), topic=where.topic or None
-            )
+        stored = store().add_request(
+            "callback", "voice", caller(), where.lang, now(), topic=where.topic or None, once=key
+        )
     except StoreError:
         return False
-    alert(line().spec.staff.alert_callback)
+    if stored is not None:  # not on a retry
+        alert(line().spec.staff.alert_callback)
     return True
 
 
@@ -112,17 +112,18 @@ def recorded():
         return twiml(call.after_voicemail(line(), where, now(), saved=False))
     sid = request.form.get("RecordingSid") or recording
     try:
-        if store().claim(f"voice:recording:{sid[:60]}", now()):
-            store().add_request(
-                "voicemail",
-                "voice",
-                caller(),
-                where.lang,
-                now(),
-                topic=where.topic or None,
-                recording_url=recording,
-                recording_seconds=seconds,
-            )
+        stored = store().add_request(
+            "voicemail",
+            "voice",
+            caller(),
+            where.lang,
+            now(),
+            topic=where.topic or None,
+            recording_url=recording,
+            recording_seconds=seconds,
+            once=f"voice:recording:{sid[:60]}",
+        )
+        if stored is not None:  # not on a retry
             alert(line().spec.staff.alert_voicemail)
     except StoreError:
         alert(line().spec.staff.alert_voicemail_unsaved)  # Twilio still holds the recording

@@ -188,3 +188,10 @@ def test_models_and_migrations_agree(db_url, make_store):
     with engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert diff == []
+
+
+def test_a_request_with_a_delivery_key_is_stored_once(store):
+    first = store.add_request("callback", "voice", CALLER, "en", NOW, once="voice:CA1:callback")
+    again = store.add_request("callback", "voice", CALLER, "en", NOW, once="voice:CA1:callback")
+    assert isinstance(first, int) and again is None
+    assert [r.id for r in store.waiting()] == [first]

@@ -378,3 +378,27 @@ def test_fallback_apologises_and_gives_the_numbers(make_app, now):
     if now == OPEN:
         assert root.find("Dial").text == STAFF
     assert twiml_rules.shape(root)[-1] == "Hangup"
+
+
+def test_a_retried_call_back_or_recording_is_stored_and_alerted_once(texting_app, prism):
+    caller = Caller(texting_app.test_client())
+    caller.call()
+    caller.press("0")
+    caller.dial_ends("busy")
+    offer = caller.gather.get("action")
+    mark = prism.mark()
+    caller.post(offer, Digits="2")
+    caller.post(offer, Digits="2")
+    assert caller.said[0].startswith("Thank you. A counselor will call you back")
+    caller.post(offer, Digits="1")
+    record = caller.root.find("Record").get("action")
+    for _ in range(2):
+        caller.post(
+            record,
+            RecordingUrl="https://api.twilio.com/RE5",
+            RecordingDuration="8",
+            RecordingSid="RE" + "5" * 32,
+        )
+    kinds = sorted(w.kind for w in texting_app.extensions["ivr.store"].waiting())
+    assert kinds == ["callback", "voicemail"]
+    assert len(prism.requests(mark)) == 2
