@@ -200,7 +200,12 @@ def dialed(line: Line, where: Where, status: str, accepted: bool, now: datetime)
 
 
 def safety_net(
-    line: Line, where: Where, now: datetime, reason: str, lead: tuple[Say, ...] = ()
+    line: Line,
+    where: Where,
+    now: datetime,
+    reason: str,
+    lead: tuple[Say, ...] = (),
+    slow: bool = False,
 ) -> Reply:
     """No one can answer: say so, give 911 and 988 (and more lines after hours), offer a message."""
     says = list(lead)
@@ -218,6 +223,7 @@ def safety_net(
         )
     )
     net = where.to(why=reason)
+    says = [Say(s.text, slow) for s in says] if slow else says
     gather = Gather(tuple(says), "message", net, understand.hints(line, where.lang, None))
     return Reply(where.lang, (gather, Redirect("message", net)), ((reason, where.topic, ""),))
 
@@ -235,8 +241,8 @@ def at_message(line: Line, where: Where, heard: Heard, now: datetime) -> Reply |
         return transfer(line, again, now, "asked")
     if said.kind == "back":
         return menu(line, again.to(topic="", why=""))
-    if said.kind == "repeat":
-        return safety_net(line, again, now, reason)
+    if said.kind in ("repeat", "slower"):
+        return safety_net(line, again, now, reason, slow=said.kind == "slower")
     if said.kind == "language":
         return safety_net(line, again.to(lang=said.value), now, reason)
     kind = "no-input" if heard.empty else "invalid"

@@ -310,6 +310,7 @@ MESSAGE_KEYS = [
     ("2", ("effect", "callback")),
     ("0", ("dial", "+12032450412")),
     ("9", ("message", "no-answer", "en")),
+    ("8", ("message", "no-answer", "en")),
     ("*", ("menu", "main", "en")),
     ("7", ("message", "no-answer", "es")),
     ("4", ("message", "no-answer", "en")),
@@ -417,3 +418,9 @@ def test_schedule_open_hours_and_holidays(line):
 def test_where_survives_hostile_query_strings(line):
     where = Where.parse({"l": "fr", "m": "../etc", "t": "<x>", "n": "99999", "g": "7"}, line)
     assert where == Where()
+
+
+def test_the_safety_net_can_be_heard_more_slowly(line):
+    reply = call.at_message(line, Where(why="after-hours"), key("8"), NIGHT)
+    assert all(say.slow for say in reply.verbs[0].says)
+    assert "9 8 8" in " ".join(texts(reply))
