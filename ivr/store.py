@@ -33,6 +33,7 @@ from sqlalchemy.pool import NullPool
 from .privacy import caller_hash
 
 log = logging.getLogger(__name__)
+WAIT_MS = 5000  # the longest a statement may wait for a lock or run
 
 
 class StoreError(Exception):
@@ -127,11 +128,13 @@ def engine_for(url: str) -> Engine:
     if url.startswith("sqlite"):
         # A connection per transaction: a file made read-only (or restored) is seen at once,
         # and no worker holds a write handle it no longer should.
-        engine = create_engine(url, connect_args={"timeout": 15}, poolclass=NullPool)
+        engine = create_engine(url, connect_args={"timeout": 5}, poolclass=NullPool)
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         return engine
-    return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 3})
+    # Short limits: a slow database must not hold a webhook near Twilio's 15 seconds.
+    limits = {"connect_timeout": 3, "options": f"-c statement_timeout={WAIT_MS}"}
+    return create_engine(url, pool_pre_ping=True, connect_args=limits)
 
 
 def _sqlite_connect(dbapi_connection, _record) -> None:
@@ -140,7 +143,7 @@ def _sqlite_connect(dbapi_connection, _record) -> None:
     # locked" under several gunicorn workers.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
-    for pragma in ("journal_mode=WAL", "busy_timeout=15000", "synchronous=NORMAL"):
+    for pragma in ("journal_mode=WAL", f"busy_timeout={WAIT_MS}", "synchronous=NORMAL"):
         try:
             cursor.execute(f"PRAGMA {pragma}")
         except Exception:  # a read-only file still serves reads
