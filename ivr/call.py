@@ -92,8 +92,9 @@ def at_menu(line: Line, where: Where, heard: Heard, now: datetime) -> Reply | Ef
 
 
 def _slower_offer(line: Line, where: Where) -> Say:
-    return _text(line, "slower_offer", where,
-                 slower=prompts.key_name(line.spec.keys.slower, where.lang))  # fmt: skip
+    return _text(
+        line, "slower_offer", where, slower=prompts.key_name(line.spec.keys.slower, where.lang)
+    )
 
 
 def _choose(line: Line, where: Where, number: int, now: datetime) -> Reply | Effect:

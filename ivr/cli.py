@@ -8,10 +8,11 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from . import migrate
+from . import app_settings, create_app, migrate
 from .lint import lint
 from .menus import load_line
 from .problems import MenuError
+from .simulator import Simulator
 from .store import Store, StoreError, engine_for
 
 
@@ -45,15 +46,14 @@ def check(path: str) -> int:
     return 1 if errors else 0
 
 
-def _settings():
-    from . import app_settings
-
-    return app_settings()
+def _store() -> Store:
+    settings = app_settings()
+    return Store(settings.DATABASE_URL, settings.SECRET_KEY)
 
 
 def db(action: str, revision: str | None, quiet: bool = False) -> int:
     """Apply (upgrade) or undo (downgrade) migrations on DATABASE_URL."""
-    engine = engine_for(_settings().DATABASE_URL)
+    engine = engine_for(app_settings().DATABASE_URL)
     if action == "upgrade":
         migrate.upgrade(engine, revision or "head")
     else:
@@ -74,11 +74,11 @@ def parse_age(value: str) -> timedelta:
 
 def purge(older_than: timedelta | None) -> int:
     """Delete handled requests, events and deliveries past the retention period."""
-    settings = _settings()
+    settings = app_settings()
     age = older_than or timedelta(days=settings.IVR_RETENTION_DAYS)
     now = settings.now() or datetime.now(UTC)
     try:
-        done = Store(settings.DATABASE_URL, settings.SECRET_KEY).purge(now - age)
+        done = _store().purge(now - age)
     except StoreError as exc:
         print(f"purge failed: database error {exc}", file=sys.stderr)
         return 1
@@ -91,8 +91,6 @@ def purge(older_than: timedelta | None) -> int:
 
 def _local_app(at: str | None):
     """The app as `ivr serve` runs it (development unless IVR_ENV says otherwise), migrated."""
-    from . import create_app
-
     os.environ.setdefault("IVR_ENV", "development")
     if at:
         os.environ["IVR_NOW"] = at
@@ -102,16 +100,12 @@ def _local_app(at: str | None):
 
 def simulate_call(at: str | None, caller: str) -> int:
     """Play a whole call in the terminal: what the line says, and your keys or words."""
-    from .simulator import Simulator
-
     Simulator(_local_app(at), input, print, caller).call()
     return 0
 
 
 def simulate_text(words: list[str], at: str | None, caller: str) -> int:
     """Send one text to the line and print its reply."""
-    from .simulator import Simulator
-
     reply = Simulator(_local_app(at), input, print, caller).text(" ".join(words))
     print(reply if reply is not None else "[no reply: the line stays silent]")
     return 0
@@ -119,8 +113,7 @@ def simulate_text(words: list[str], at: str | None, caller: str) -> int:
 
 def queue() -> int:
     """List the people waiting for a counselor: voicemails and call-back requests."""
-    settings = _settings()
-    waiting = Store(settings.DATABASE_URL, settings.SECRET_KEY).waiting()
+    waiting = _store().waiting()
     if not waiting:
         print("No one is waiting.")
     for r in waiting:
@@ -133,10 +126,7 @@ def queue() -> int:
 
 def handle(request_id: int, by: str) -> int:
     """Mark a voicemail or call-back as handled by a staff member."""
-    settings = _settings()
-    done = Store(settings.DATABASE_URL, settings.SECRET_KEY).handle(
-        request_id, by, datetime.now(UTC)
-    )
+    done = _store().handle(request_id, by, datetime.now(UTC))
     print(f"#{request_id} handled by {by}." if done else f"#{request_id} is not waiting.")
     return 0 if done else 1
 

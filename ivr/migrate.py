@@ -28,9 +28,3 @@ def downgrade(engine: Engine, revision: str = "base") -> None:
     """Take the schema down to `revision` (default: empty)."""
     with engine.begin() as connection:
         command.downgrade(_config(engine, connection), revision)
-
-
-def revision(engine: Engine, message: str) -> None:
-    """Write a new migration from the difference between the models and the database."""
-    with engine.begin() as connection:
-        command.revision(_config(engine, connection), message=message, autogenerate=True)

@@ -82,8 +82,7 @@ def _decide(number: str, body: str) -> textline.TextReply:
         opted_out = store().is_opted_out(number)
     except StoreError:
         opted_out = False  # they just wrote to us: answer what they asked
-    when = {lang: schedule.callback_when(line().spec.center, now(), lang) for lang in ("en", "es")}
-    return textline.reply_to(line(), body, opted_out, request.form.get("OptOutType", ""), when)
+    return textline.reply_to(line(), body, opted_out, request.form.get("OptOutType", ""), now())
 
 
 def _limit(number: str, decision: textline.TextReply) -> textline.TextReply:

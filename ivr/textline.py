@@ -10,9 +10,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import datetime
 
 from rapidfuzz import fuzz, process
 
+from . import schedule
 from .compliance import (
     CALL_WORDS,
     HELP_WORDS,
@@ -124,7 +126,7 @@ def reply_to(
     text: str,
     opted_out: bool,
     opt_out_type: str = "",
-    callback_when: dict[str, str] | None = None,
+    now: datetime | None = None,
 ) -> TextReply:
     """Decide the reply to one incoming text."""
     word = normalize_word(text).replace(" ", "")
@@ -157,7 +159,7 @@ def reply_to(
         return TextReply(menu_text(line, menu_lang), menu_lang, "menu")
     if word in CALL_WORDS:
         call_lang = CALL_WORDS[word]
-        when = (callback_when or {}).get(call_lang, "")
+        when = schedule.callback_when(line.spec.center, now, call_lang) if now else ""
         return TextReply(
             _message(line, "sms_callback", call_lang, when=when), call_lang, "callback"
         )

@@ -187,8 +187,13 @@ def intent(line: Line, lang: str, menu_id: str | None, heard: Heard) -> Intent:
     key = heard.key or spoken_key(line, lang, heard.speech)
     if key:
         keys = line.spec.keys
-        named = {keys.counselor: "counselor", keys.back: "back", keys.repeat: "repeat",
-                 keys.slower: "slower", keys.language: "language"}  # fmt: skip
+        named = {
+            keys.counselor: "counselor",
+            keys.back: "back",
+            keys.repeat: "repeat",
+            keys.slower: "slower",
+            keys.language: "language",
+        }
         if key in named:
             other = {"en": "es", "es": "en"}[lang]
             return Intent(named[key], other if key == keys.language else "")

@@ -33,10 +33,21 @@ class Gunicorn:
         env = {**os.environ, **settings}
         with log.open("w") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "--workers", str(workers),
-                 "--bind", f"127.0.0.1:{self.port}", "ivr:create_app()"],
-                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-            )  # fmt: skip
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "--workers",
+                    str(workers),
+                    "--bind",
+                    f"127.0.0.1:{self.port}",
+                    "ivr:create_app()",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
         for _ in range(150):
             try:
                 with urllib.request.urlopen(f"{self.base}/healthz", timeout=2):
@@ -53,9 +64,10 @@ class Gunicorn:
         url = f"{self.base}{path}"
         signature = twilio_signature(signed_as or url, form)
         request = urllib.request.Request(
-            url, data=urllib.parse.urlencode(form).encode(),
+            url,
+            data=urllib.parse.urlencode(form).encode(),
             headers={"X-Twilio-Signature": signature, **(headers or {})},
-        )  # fmt: skip
+        )
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
                 return response.status, response.read().decode()

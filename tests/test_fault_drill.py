@@ -41,16 +41,43 @@ class OwnPostgres:
         self.port = free_port()
         if os.geteuid() == 0:
             shutil.chown(self.folder, "postgres")
-        subprocess.run(_as_postgres([str(self.bin / "initdb"), "-D", str(self.data), "-U",
-                                     "postgres", "--auth=trust", "-E", "UTF8"]),
-                       check=True, capture_output=True)  # fmt: skip
+        subprocess.run(
+            _as_postgres(
+                [
+                    str(self.bin / "initdb"),
+                    "-D",
+                    str(self.data),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "-E",
+                    "UTF8",
+                ]
+            ),
+            check=True,
+            capture_output=True,
+        )
         self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
     def _ctl(self, *args: str) -> None:
         options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1"
-        subprocess.run(_as_postgres([str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options,
-                                     "-l", str(self.folder / "log"), "-w", *args]),
-                       check=True, capture_output=True)  # fmt: skip
+        subprocess.run(
+            _as_postgres(
+                [
+                    str(self.bin / "pg_ctl"),
+                    "-D",
+                    str(self.data),
+                    "-o",
+                    options,
+                    "-l",
+                    str(self.folder / "log"),
+                    "-w",
+                    *args,
+                ]
+            ),
+            check=True,
+            capture_output=True,
+        )
 
     def start(self) -> None:
         self._ctl("start")

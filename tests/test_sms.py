@@ -197,8 +197,12 @@ def test_any_body_gets_valid_twiml_within_the_segment_limit(client, body):
 
 
 def _keywords(line):
-    return [(topic_id, word) for topic_id, topic in line.spec.topics.items()
-            for lang in ("en", "es") for word in topic.keywords[lang]]  # fmt: skip
+    return [
+        (topic_id, word)
+        for topic_id, topic in line.spec.topics.items()
+        for lang in ("en", "es")
+        for word in topic.keywords[lang]
+    ]
 
 
 def test_every_keyword_through_the_webhook(client, line):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from datetime import datetime
 
 import pytest
 from rapidfuzz import fuzz
@@ -10,7 +11,7 @@ from rapidfuzz import fuzz
 from ivr import segments, texting, textline
 from ivr.menus import normalize_word
 
-WHEN = {"en": "today", "es": "hoy"}
+WHEN = datetime.fromisoformat("2026-12-01T10:00:00-05:00")  # open: call-backs "today"
 
 
 def reply(line, text, opted_out=False, opt_out_type=""):
