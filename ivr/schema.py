@@ -268,6 +268,7 @@ class Messages(Model):
     sms_crisis_overdose: Text
     sms_crisis_suicide: Text
     sms_callback: Text
+    sms_wait: Text
     sms_optout_failed: Text
     sms_storage_down: Text
     sms_fallback: Text
@@ -301,6 +302,7 @@ PLACEHOLDERS: dict[str, set[str]] = {
     "sms_unknown": {"menu"},
     "sms_callback": {"when"},
     "whisper": {"language", "context"},
+    "alert_crisis": {"kind", "language"},
 }
 
 

@@ -118,7 +118,8 @@ def _perform(number: str, decision: textline.TextReply) -> textline.TextReply:
         body = outgoing(getattr(spec.messages, name)[decision.lang])
         return textline.TextReply(body, decision.lang, "error", decision.topic)
     if decision.kind == "crisis" and schedule.is_open(spec.center, now()):
-        alert(spec.staff.alert_crisis)
+        language = spec.languages[decision.lang].name
+        alert(spec.staff.alert_crisis.format(kind=decision.crisis, language=language))
     return decision
 
 

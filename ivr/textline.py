@@ -59,6 +59,7 @@ class TextReply:
     kind: str  # keyword, menu, unknown, help, opt-out, opt-in, crisis, callback, silent
     topic: str | None = None
     crisis: str | None = None  # overdose | suicide
+    followup: str | None = None  # a second text: the answer a crisis message also asked for
 
 
 def plain(text: str) -> str:
@@ -127,6 +128,7 @@ def reply_to(
     opted_out: bool,
     opt_out_type: str = "",
     now: datetime | None = None,
+    last_lang: str | None = None,
 ) -> TextReply:
     """Decide the reply to one incoming text."""
     word = normalize_word(text).replace(" ", "")
