@@ -225,10 +225,16 @@ class VoiceWords(Model):
 
 
 class Crisis(Model):
-    """Phrases that get the safety reply first."""
+    """Phrases that get the safety reply first, and the words that say a phrase is not now."""
 
     overdose: Words
     suicide: Words
+    overdose_past: Words = Words()
+    suicide_past: Words = Words()
+    not_now: Words = Words()
+    long_ago: Words = Words()
+    negation: Words = Words()
+    skip: Words = Words()
 
 
 class Messages(Model):

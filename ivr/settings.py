@@ -10,6 +10,7 @@ from pathlib import Path
 
 DEV_SECRET = "dev-only-not-secret"
 SECRETS = ("TWILIO_AUTH_TOKEN", "SECRET_KEY", "DATABASE_URL")  # never printed or logged
+AT_LEAST_ONE = ("IVR_SMS_PER_MINUTE", "IVR_SMS_REPEATS", "IVR_SMS_REPEAT_WINDOW_MINUTES")
 
 
 class SettingsError(ValueError):
@@ -29,7 +30,9 @@ class Settings:
     IVR_NOW: str = ""
     IVR_ENV: str = "production"
     IVR_RETENTION_DAYS: int = 90
-    IVR_SMS_PER_MINUTE: int = 5
+    IVR_SMS_PER_MINUTE: int = 20  # distinct replies a minute to one number, then one notice
+    IVR_SMS_REPEATS: int = 3  # replies to the same words from one number, per repeat window
+    IVR_SMS_REPEAT_WINDOW_MINUTES: int = 60
     IVR_VALIDATE_SIGNATURES: bool = True
     PUBLIC_BASE_URL: str = ""
     IVR_MAX_REQUEST_BYTES: int = 64 * 1024
@@ -89,4 +92,7 @@ def load_settings(
         settings = replace(settings, DATABASE_URL=f"sqlite:///{instance / 'helpline.sqlite3'}")
     if settings.IVR_NOW:
         settings.now()
+    for name in AT_LEAST_ONE:
+        if getattr(settings, name) < 1:
+            raise SettingsError(f"{name}: must be 1 or more: {getattr(settings, name)!r}")
     return settings

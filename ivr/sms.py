@@ -8,7 +8,7 @@ from datetime import timedelta
 from flask import Blueprint, Response, current_app, request
 from twilio.twiml.messaging_response import MessagingResponse
 
-from . import schedule, textline
+from . import limits, schedule, textline
 from .edge import alert, caller, line, now, store
 from .store import StoreError
 from .texting import outgoing
@@ -18,12 +18,17 @@ log = logging.getLogger(__name__)
 MINUTE = timedelta(minutes=1)
 
 
-def messaging(body: str | None) -> str:
-    """A messaging TwiML document with one message, or an empty one to stay silent."""
+def messaging(body: str | None, followup: str | None = None) -> str:
+    """A messaging TwiML document: the reply, then its follow-up if any; empty to stay silent."""
     response = MessagingResponse()
-    if body:
-        response.message(body)
+    for text in (body, followup if body else None):
+        if text:
+            response.message(text)
     return str(response)
+
+
+def _document(decision: textline.TextReply) -> str:
+    return messaging(decision.body, decision.followup)
 
 
 def _xml(document: str) -> Response:
@@ -36,16 +41,16 @@ def incoming():
     sid = (request.form.get("MessageSid") or request.form.get("SmsSid") or "")[:64]
     key = f"sms:{sid}" if sid else ""
     number = caller()
+    body = request.form.get("Body", "")[:1600]
     if key and not _first_delivery(key):
-        # A retry: the same reply, and no second event, opt-out or alert.
+        # A retry: exactly the saved reply, and no second event, opt-out or alert.
         saved = _saved_reply(key)
-        if saved is None:
-            saved = messaging(_decide(number, request.form.get("Body", "")[:1600]).body)
-        return _xml(saved)
-    decision = _decide(number, request.form.get("Body", "")[:1600])
-    decision = _limit(number, decision)
+        return _xml(saved if saved is not None else _document(_decide(number, body)))
+    said = textline.plain(body)
+    decision = _decide(number, body)
+    decision = limits.limit(line(), decision, _recent(number, said), _limits())
     decision = _perform(number, decision)
-    document = messaging(decision.body)
+    document = _document(decision)
     store().record(
         now(),
         "sms",
@@ -54,6 +59,7 @@ def incoming():
         language=decision.lang,
         topic=decision.topic or decision.crisis,
         detail="reply" if decision.body else "silent",
+        said=said,
     )
     if key:
         try:
@@ -82,22 +88,31 @@ def _decide(number: str, body: str) -> textline.TextReply:
         opted_out = store().is_opted_out(number)
     except StoreError:
         opted_out = False  # they just wrote to us: answer what they asked
-    return textline.reply_to(line(), body, opted_out, request.form.get("OptOutType", ""), now())
-
-
-def _limit(number: str, decision: textline.TextReply) -> textline.TextReply:
-    """At most IVR_SMS_PER_MINUTE replies a minute per number; one crisis reply always gets out."""
-    if not decision.body or decision.kind in ("opt-out", "opt-in"):
-        return decision
-    limit = current_app.config["IVR"].IVR_SMS_PER_MINUTE
     try:
-        recent = store().replies_since(number, now() - MINUTE)
-        crises = store().replies_since(number, now() - MINUTE, "crisis")
+        last_lang = store().last_language(number)
     except StoreError:
-        return decision
-    if recent < limit or (decision.kind == "crisis" and crises == 0):
-        return decision
-    return textline.TextReply(None, decision.lang, "rate-limited", decision.topic, decision.crisis)
+        last_lang = None  # the message itself still tells its language
+    opt_out_type = request.form.get("OptOutType", "")
+    return textline.reply_to(line(), body, opted_out, opt_out_type, now(), last_lang=last_lang)
+
+
+def _limits() -> limits.Limits:
+    settings = current_app.config["IVR"]
+    return limits.Limits(settings.IVR_SMS_PER_MINUTE, settings.IVR_SMS_REPEATS)
+
+
+def _recent(number: str, said: str) -> limits.Recent:
+    """What the line sent this number lately; nothing known when the database is down."""
+    window = timedelta(minutes=current_app.config["IVR"].IVR_SMS_REPEAT_WINDOW_MINUTES)
+    memory, minute_ago = store(), now() - MINUTE
+    try:
+        return limits.Recent(
+            replies=memory.replies_since(number, minute_ago),
+            notices=memory.replies_since(number, minute_ago, "wait"),
+            repeats=memory.replies_since(number, now() - window, said=said),
+        )
+    except StoreError:
+        return limits.Recent()  # cannot count: answering beats silence
 
 
 def _perform(number: str, decision: textline.TextReply) -> textline.TextReply:

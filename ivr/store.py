@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import threading
 from collections.abc import Iterator
@@ -110,6 +112,7 @@ class Event(Base):
     language: Mapped[str | None] = mapped_column(String(2))
     topic: Mapped[str | None] = mapped_column(String(40))
     detail: Mapped[str | None] = mapped_column(String(80))
+    said: Mapped[str | None] = mapped_column(String(64))  # keyed hash of the normalised words
 
 
 @dataclass(frozen=True)
@@ -172,6 +175,16 @@ class Store:
     def caller(self, number: str | None) -> str | None:
         """The keyed hash that stands for a number in events."""
         return caller_hash(self._secret, number) if number else None
+
+    def said(self, number: str | None, words: str | None) -> str | None:
+        """The keyed hash that stands for what a number wrote (already normalised), never the words.
+
+        The number is part of the hashed text, so the same words from two numbers never match.
+        """
+        if words is None:
+            return None
+        message = f"said\0{number or ''}\0{words}".encode()
+        return hmac.new(self._secret.encode(), message, hashlib.sha256).hexdigest()[:32]
 
     def _insert(self, session: Session, table, **values) -> bool:
         """Insert unless the primary key exists; True when this call inserted it."""
@@ -283,8 +296,9 @@ class Store:
         language: str | None = None,
         topic: str | None = None,
         detail: str | None = None,
+        said: str | None = None,
     ) -> None:
-        """Store one event; the number is kept only as its keyed hash."""
+        """Store one event; the number, and the words if given, are kept only as keyed hashes."""
         with self.session() as s:
             s.add(
                 Event(
@@ -295,6 +309,7 @@ class Store:
                     language=language,
                     topic=topic,
                     detail=detail and detail[:80],
+                    said=self.said(number, said),
                 )
             )
 
@@ -309,8 +324,14 @@ class Store:
             log.error("event not stored (%s %s): %s", channel, kind, exc)
             return False
 
-    def replies_since(self, number: str, since: datetime, kind: str | None = None) -> int:
-        """How many texts the line answered this number since `since` (of one kind, if given)."""
+    def replies_since(
+        self, number: str, since: datetime, kind: str | None = None, said: str | None = None
+    ) -> int:
+        """How many texts the line answered this number since `since`.
+
+        Only replies of one kind, if `kind` is given; only replies to the same normalised
+        words, if `said` is given.
+        """
         with self.session() as s:
             query = (
                 select(func.count())
@@ -324,6 +345,25 @@ class Store:
             )
             if kind:
                 query = query.where(Event.kind == kind)
+            if said is not None:
+                query = query.where(Event.said == self.said(number, said))
+            return s.scalar(query)
+
+    def last_language(self, number: str) -> str | None:
+        """The language of the last text event from this number, or None if it never texted."""
+        if not number:
+            return None
+        with self.session() as s:
+            query = (
+                select(Event.language)
+                .where(
+                    Event.caller == self.caller(number),
+                    Event.channel == "sms",
+                    Event.language.is_not(None),
+                )
+                .order_by(Event.at.desc(), Event.id.desc())
+                .limit(1)
+            )
             return s.scalar(query)
 
     def count(self, kind: str | None = None) -> int:

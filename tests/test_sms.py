@@ -1,16 +1,19 @@
-"""The text line through its webhook: exact TwiML, storage, retries, rate limit, any input."""
+"""The text line through its webhook: exact TwiML, storage, retries, limits, any input."""
 
 from __future__ import annotations
 
 import itertools
 import xml.etree.ElementTree as ET
+from datetime import datetime
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ivr import segments, texting
+from ivr import schedule, segments, texting, textline
 from ivr.menus import normalize_word
+from ivr.sms import messaging
+from ivr.textline import TextReply
 
 from . import twiml_rules
 from .test_textline import CRISIS, NOT_CRISIS, STOPS, STOPS_ES, TYPOS
@@ -41,6 +44,11 @@ def message(root):
     found = root.findall("Message")
     assert len(found) <= 1
     return found[0].text if found else None
+
+
+def fixed(line, name, lang, **fields):
+    """A fixed text exactly as the line sends it."""
+    return texting.outgoing(getattr(line.spec.messages, name)[lang].format(**fields))
 
 
 def test_a_keyword_gets_exactly_the_topic_text(client, line):
@@ -91,11 +99,11 @@ def test_a_retried_stop_is_confirmed_once(client, app):
     assert app.extensions["ivr.store"].count("opt-out") == 1
 
 
-def test_crisis_alerts_staff_in_hours_without_the_message(make_app, prism):
+def test_crisis_alerts_staff_in_hours_without_the_message(make_app, prism, line):
     app = make_app(TWILIO_API_BASE=prism.base)
     mark = prism.mark()
     _, root, _ = text(app.test_client(), "my son is not breathing please help")
-    assert message(root).startswith("If someone may be overdosing, call 911 now.")
+    assert message(root) == fixed(line, "sms_crisis_overdose", "en")
     alerts = prism.requests(mark)
     assert [(a.form["To"], a.form["Body"], a.valid) for a in alerts] == [
         ("+12032450412", "Crisis text on the help line. See the staff queue now.", True)
@@ -103,22 +111,21 @@ def test_crisis_alerts_staff_in_hours_without_the_message(make_app, prism):
     assert app.extensions["ivr.store"].count("crisis") == 1
 
 
-def test_no_crisis_alert_out_of_hours_but_the_reply_still_goes(make_app, prism):
+def test_no_crisis_alert_out_of_hours_but_the_reply_still_goes(make_app, prism, line):
     app = make_app(TWILIO_API_BASE=prism.base, IVR_NOW=NIGHT)
     mark = prism.mark()
     _, root, _ = text(app.test_client(), "quiero quitarme la vida")
-    assert message(root).startswith("Usted importa. Llame o envie un texto al 988 ahora")
+    assert message(root) == fixed(line, "sms_crisis_suicide", "es")
     assert prism.requests(mark) == []
 
 
-def test_call_asks_for_a_call_back(make_app, prism):
+def test_call_asks_for_a_call_back(make_app, prism, line):
     app = make_app(TWILIO_API_BASE=prism.base, IVR_NOW=NIGHT)
     mark = prism.mark()
     _, root, _ = text(app.test_client(), "llamar")
-    assert (
-        message(root)
-        == "Gracias. Le vamos a llamar a este numero cuando abramos, mañana a las 9 de la mañana."
-    )
+    when = schedule.callback_when(line.spec.center, datetime.fromisoformat(NIGHT), "es")
+    assert when == "mañana a las 9 de la mañana"
+    assert message(root) == fixed(line, "sms_callback", "es", when=when)
     waiting = app.extensions["ivr.store"].waiting()
     assert [(w.kind, w.channel, w.number, w.language) for w in waiting] == [
         ("callback", "sms", SENDER, "es")

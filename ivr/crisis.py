@@ -1,0 +1,195 @@
+"""Is someone in danger now? Overdose or suicide, in a text or in words said on a call.
+
+Phrase lists alone miss most crisis messages and fire on questions about one, so
+the phrases in menus.yaml (`crisis:`) are patterns over normalised tokens, read
+with three kinds of context, all data staff can extend:
+
+- `not_now`: words before a phrase in its sentence that make it a question or a
+  what-if ("what to do if he stops breathing", "como se si alguien tiene").
+- `long_ago`: time words anywhere in the sentence that make an act that can be
+  over ("overdosed", "took too many") history ("last year", "hace dos anos").
+  Phrases of a state ("not breathing", "me quiero matar") are never history.
+- `negation`: a negator just before a phrase takes it back ("I am not going to
+  kill myself"), skipping the `skip` words in between ("going to", "quiero").
+
+Pattern syntax: words separated by spaces; `a|b` either word; `word*` any word
+starting so; `~` up to three other words. Words of seven letters or more also
+match a one-letter slip ("breathng"). Pure: no Flask, no database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+from rapidfuzz import fuzz, process
+
+from .wording import sentences, tokens
+
+KINDS = ("overdose", "suicide")
+GAP = "~"
+MAX_GAP = 3
+SLIP = 88  # rapidfuzz ratio for a one-letter slip in a long word
+SLIP_LENGTH = 7
+LOOK_BACK = 2  # negation: words looked at before a phrase, not counting `skip` words
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """One phrase from menus.yaml, compiled: each step is a set of words, or a gap."""
+
+    text: str
+    lang: str
+    steps: tuple[tuple[str, ...], ...]
+
+    @classmethod
+    def parse(cls, text: str, lang: str) -> Pattern:
+        """Compile `a|b`, `word*` and `~` into steps of normalised words."""
+        steps: list[tuple[str, ...]] = []
+        for part in text.split():
+            if part == GAP:
+                steps.append((GAP,))
+                continue
+            words = []
+            for option in part.split("|"):
+                star = option.endswith("*")
+                spelled = tokens(option.rstrip("*")) or ("",)
+                # A contraction spells out to several words: keep them as one step each.
+                if len(spelled) > 1 and "|" not in part:
+                    steps.extend((w,) for w in spelled[:-1])
+                words.append(spelled[-1] + ("*" if star else ""))
+            steps.append(tuple(words))
+        return cls(text, lang, tuple(steps))
+
+    def literals(self) -> Iterable[str]:
+        """The whole words this pattern names (for typo matching)."""
+        for step in self.steps:
+            for word in step:
+                if word != GAP and not word.endswith("*"):
+                    yield word
+
+    def find(self, said: Sequence[str]) -> Iterable[tuple[int, int]]:
+        """Every (start, end) where the pattern matches `said`."""
+        for start in range(len(said)):
+            for end in self._match(said, start, 0):
+                yield start, end
+
+    def _match(self, said: Sequence[str], at: int, step: int) -> Iterable[int]:
+        if step == len(self.steps):
+            yield at
+            return
+        words = self.steps[step]
+        if words == (GAP,):
+            for skip in range(MAX_GAP + 1):
+                if at + skip <= len(said):
+                    yield from self._match(said, at + skip, step + 1)
+            return
+        if at < len(said) and _fits(said[at], words):
+            yield from self._match(said, at + 1, step + 1)
+
+
+def _fits(word: str, options: tuple[str, ...]) -> bool:
+    return any(
+        word.startswith(option[:-1]) if option.endswith("*") else word == option
+        for option in options
+    )
+
+
+@dataclass(frozen=True)
+class Danger:
+    """A crisis found: its kind, the language of the phrase, and the phrase that matched."""
+
+    kind: str  # overdose | suicide
+    lang: str
+    phrase: str
+
+
+@dataclass(frozen=True)
+class Recognizer:
+    """The crisis phrases and their context words, compiled once when the menu loads."""
+
+    now: tuple[tuple[str, Pattern], ...]  # (kind, pattern): a danger while it is said
+    past: tuple[tuple[str, Pattern], ...]  # (kind, pattern): an act that can be over
+    not_now: tuple[Pattern, ...]
+    long_ago: tuple[Pattern, ...]
+    negation: frozenset[str]
+    skip: frozenset[str]
+
+    @classmethod
+    def from_spec(cls, crisis) -> Recognizer:
+        """Build from menus.yaml's `crisis:` section."""
+
+        def compiled(words) -> tuple[Pattern, ...]:
+            return tuple(Pattern.parse(p, lang) for lang in ("en", "es") for p in words[lang])
+
+        def single(words) -> frozenset[str]:
+            return frozenset(t for lang in ("en", "es") for w in words[lang] for t in tokens(w))
+
+        return cls(
+            now=tuple((kind, p) for kind in KINDS for p in compiled(getattr(crisis, kind))),
+            past=tuple(
+                (kind, p) for kind in KINDS for p in compiled(getattr(crisis, f"{kind}_past"))
+            ),
+            not_now=compiled(crisis.not_now),
+            long_ago=compiled(crisis.long_ago),
+            negation=single(crisis.negation),
+            skip=single(crisis.skip),
+        )
+
+    @cached_property
+    def vocabulary(self) -> tuple[str, ...]:
+        """Long words the patterns name, which a one-letter slip still reaches."""
+        found = {
+            w
+            for _, p in (*self.now, *self.past)
+            for w in p.literals()
+            if len(w) >= SLIP_LENGTH
+        }
+        return tuple(sorted(found))
+
+    def _mend(self, said: tuple[str, ...]) -> tuple[str, ...]:
+        """Replace a long misspelt word with the pattern word it nearly is."""
+        known = set(self.vocabulary)
+        mended = []
+        for word in said:
+            if len(word) >= SLIP_LENGTH and word not in known:
+                best = process.extractOne(word, self.vocabulary, scorer=fuzz.ratio, score_cutoff=SLIP)
+                word = best[0] if best else word
+            mended.append(word)
+        return tuple(mended)
+
+    def find(self, text: str) -> Danger | None:
+        """The first danger that the message speaks of as happening now, if any."""
+        for said in sentences(text):
+            said = self._mend(said)
+            for kind in KINDS:
+                for is_past, table in ((False, self.now), (True, self.past)):
+                    for pattern_kind, pattern in table:
+                        if pattern_kind == kind and self._live(pattern, said, is_past):
+                            return Danger(kind, pattern.lang, pattern.text)
+        return None
+
+    def _live(self, pattern: Pattern, said: tuple[str, ...], is_past: bool) -> bool:
+        """True when the pattern matches somewhere not taken back by its context."""
+        matches = list(pattern.find(said))
+        if not matches:
+            return False
+        if is_past and any(True for p in self.long_ago for _ in p.find(said)):
+            return False
+        hypothetical = [end for p in self.not_now for _, end in p.find(said)]
+        return any(
+            not any(end <= start for end in hypothetical) and not self._negated(said, start)
+            for start, _ in matches
+        )
+
+    def _negated(self, said: tuple[str, ...], start: int) -> bool:
+        looked = 0
+        for word in reversed(said[:start]):
+            if word in self.negation:
+                return True
+            if word not in self.skip:
+                looked += 1
+                if looked == LOOK_BACK:
+                    return False
+        return False

@@ -1,0 +1,112 @@
+"""How the line reads what people write or say: one normaliser into plain tokens.
+
+Lower-case, accents gone, punctuation dropped, and the shorthand people really type
+spelled out ("isnt" -> "is not", "u" -> "you", "q" -> "que"), so that a phrase
+written once in menus.yaml matches the many ways it arrives. Sentences are kept
+apart, because "what to do if" in one sentence says nothing about the next.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Shorthand and contractions, after accents and apostrophes are gone.
+SPELLED_OUT = {
+    # English
+    "im": "i am",
+    "ive": "i have",
+    "hes": "he is",
+    "shes": "she is",
+    "theyre": "they are",
+    "youre": "you are",
+    "whats": "what is",
+    "thats": "that is",
+    "theres": "there is",
+    "cant": "can not",
+    "cannot": "can not",
+    "wont": "will not",
+    "aint": "is not",
+    "isnt": "is not",
+    "arent": "are not",
+    "wasnt": "was not",
+    "werent": "were not",
+    "dont": "do not",
+    "doesnt": "does not",
+    "didnt": "did not",
+    "hasnt": "has not",
+    "havent": "have not",
+    "hadnt": "had not",
+    "couldnt": "could not",
+    "wouldnt": "would not",
+    "shouldnt": "should not",
+    "gonna": "going to",
+    "wanna": "want to",
+    "tryna": "trying to",
+    "gotta": "got to",
+    "u": "you",
+    "ur": "your",
+    "r": "are",
+    "ppl": "people",
+    "pls": "please",
+    "plz": "please",
+    "rn": "right now",
+    "bc": "because",
+    "cuz": "because",
+    "idk": "i do not know",
+    "idc": "i do not care",
+    "abt": "about",
+    "w": "with",
+    "bf": "boyfriend",
+    "gf": "girlfriend",
+    "odd": "od",
+    "oded": "od",
+    "odeed": "od",
+    "oding": "od",
+    "odin": "od",
+    "ods": "od",
+    "odeing": "od",
+    # Spanish
+    "q": "que",
+    "xq": "porque",
+    "pq": "porque",
+    "porq": "porque",
+    "x": "por",
+    "d": "de",
+    "toy": "estoy",
+    "ta": "esta",
+    "tmb": "tambien",
+    "tb": "tambien",
+    "pa": "para",
+    "pal": "para el",
+    "ud": "usted",
+    "uds": "ustedes",
+    "nd": "nada",
+    "xfa": "por favor",
+    "porfa": "por favor",
+    "porfavor": "por favor",
+}
+SENTENCE_END = re.compile(r"[.!?;\n]+|\s[-:]\s")
+NOT_A_LETTER = re.compile(r"[^a-z0-9]+")
+
+
+def fold(text: str) -> str:
+    """Lower-case without accents (ñ becomes n), apostrophes removed inside words."""
+    folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text).lower())
+    bare = "".join(c for c in folded if not unicodedata.combining(c))
+    return re.sub(r"(?<=[a-z])['’`´](?=[a-z])", "", bare)
+
+
+def tokens(text: str) -> tuple[str, ...]:
+    """The words of a text, folded and spelled out."""
+    out: list[str] = []
+    for word in NOT_A_LETTER.split(fold(text)):
+        if word:
+            out.extend(SPELLED_OUT.get(word, word).split())
+    return tuple(out)
+
+
+def sentences(text: str) -> tuple[tuple[str, ...], ...]:
+    """The tokens of each sentence, split where the writer ended one."""
+    found = (tokens(part) for part in SENTENCE_END.split(fold(text)))
+    return tuple(part for part in found if part)
