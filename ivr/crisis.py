@@ -141,10 +141,7 @@ class Recognizer:
     def vocabulary(self) -> tuple[str, ...]:
         """Long words the patterns name, which a one-letter slip still reaches."""
         found = {
-            w
-            for _, p in (*self.now, *self.past)
-            for w in p.literals()
-            if len(w) >= SLIP_LENGTH
+            w for _, p in (*self.now, *self.past) for w in p.literals() if len(w) >= SLIP_LENGTH
         }
         return tuple(sorted(found))
 
@@ -154,7 +151,9 @@ class Recognizer:
         mended = []
         for word in said:
             if len(word) >= SLIP_LENGTH and word not in known:
-                best = process.extractOne(word, self.vocabulary, scorer=fuzz.ratio, score_cutoff=SLIP)
+                best = process.extractOne(
+                    word, self.vocabulary, scorer=fuzz.ratio, score_cutoff=SLIP
+                )
                 word = best[0] if best else word
             mended.append(word)
         return tuple(mended)

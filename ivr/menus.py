@@ -14,8 +14,11 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from .compliance import RESERVED_WORDS
+from .crisis import Recognizer
+from .language import Languages
 from .problems import MenuError, Problem, YamlDoc, read_yaml
 from .schema import LANGS, PLACEHOLDERS, Keys, Menu, MenusFile, TopicContent
+from .wording import tokens
 
 MAX_OPTIONS = 5
 MAX_LEVELS = 3
@@ -52,6 +55,39 @@ class Line:
                     found.setdefault(normalize_word(word).replace(" ", ""), (topic_id, lang))
         return found
 
+    @cached_property
+    def crisis(self) -> Recognizer:
+        """The crisis phrases and their context, compiled once."""
+        return Recognizer.from_spec(self.spec.crisis)
+
+    @cached_property
+    def languages(self) -> Languages:
+        """Everyday words of each language plus the line's own one-language words."""
+        spec = self.spec
+
+        def phrases(lang: str) -> list[str]:
+            found = [w for t in spec.topics.values() for w in (*t.keywords[lang], *t.related[lang])]
+            crisis = spec.crisis
+            for field in ("overdose", "suicide", "overdose_past", "suicide_past", "not_now"):
+                found += [
+                    w for p in getattr(crisis, field)[lang] for w in p.split() if "*" not in w
+                ]
+            return [w for phrase in found for w in phrase.replace("|", " ").split() if w != "~"]
+
+        return Languages.with_vocabulary(phrases("en"), phrases("es"))
+
+    @cached_property
+    def phrases(self) -> Mapping[tuple[str, ...], tuple[str, str, bool]]:
+        """Every topic keyword and related word as tokens -> (topic, language, is a keyword)."""
+        found: dict[tuple[str, ...], tuple[str, str, bool]] = {}
+        for strong in (True, False):
+            for topic_id, topic in self.spec.topics.items():
+                for lang in LANGS:
+                    words = topic.keywords[lang] if strong else topic.related[lang]
+                    for word in words:
+                        found.setdefault(tokens(word), (topic_id, lang, strong))
+        return found
+
     def path_to(self, menu_id: str) -> tuple[str, ...]:
         """Menus from main down to `menu_id`, both included."""
         chain = [menu_id]
@@ -84,7 +120,10 @@ def load_line(menus_path: str | Path, content_dir: str | Path | None = None) -> 
     if errors or spec is None:
         raise MenuError(errors)
     warnings = tuple(p for p in problems if p.level != "error")
-    return Line(spec, content, menus_path, warnings)
+    line = Line(spec, content, menus_path, warnings)
+    for built_once in ("keywords", "phrases", "crisis", "languages"):
+        getattr(line, built_once)  # what depends only on the menu is built now, not per message
+    return line
 
 
 def _validate(doc: YamlDoc, problems: list[Problem]) -> MenusFile | None:

@@ -208,6 +208,7 @@ class Topic(Model):
 
     title: Text
     keywords: Words
+    related: Words = Words()  # point here only when no topic's keyword is in the message
 
 
 class VoiceWords(Model):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -25,29 +26,15 @@ from .compliance import (
     STOP_WORDS,
 )
 from .menus import Line, normalize_word
+from .schema import LANGS
 from .texting import menu_text, outgoing, topic_text
+from .wording import tokens
 
 LEADING = {"INFO", "ABOUT", "ON", "SOBRE", "ACERCA", "DE", "MAS", "MORE", "PLEASE", "PORFAVOR"}
-SPANISH_HINTS = {
-    "hola",
-    "que",
-    "quiero",
-    "necesito",
-    "ayuda",
-    "por",
-    "favor",
-    "como",
-    "mi",
-    "hijo",
-    "hija",
-    "gracias",
-    "donde",
-    "informacion",
-    "tengo",
-    "esta",
-    "es",
-}
 FUZZY_CUTOFF = 80  # rapidfuzz ratio; tests check that no two keywords are this close
+SLIP = 85  # one long word of a longer message, a letter or two off a keyword
+SLIP_LENGTH = 6
+MAX_PHRASE = 4  # the most words a keyword has
 
 
 @dataclass(frozen=True)
@@ -70,43 +57,97 @@ def plain(text: str) -> str:
 
 
 def crisis(line: Line, text: str) -> tuple[str, str] | None:
-    """('overdose' or 'suicide', language) when a message speaks of either."""
-    said = f" {plain(text)} "
-    for kind in ("overdose", "suicide"):
-        words = getattr(line.spec.crisis, kind)
-        for lang in ("en", "es"):
-            if any(f" {plain(phrase)} " in said for phrase in words[lang]):
-                return kind, lang
-    return None
+    """('overdose' or 'suicide', language of the phrase) when a message speaks of a danger now."""
+    danger = line.crisis.find(text)
+    return (danger.kind, danger.lang) if danger else None
 
 
-def match_topic(line: Line, text: str) -> tuple[str, str] | None:
-    """The topic a message asks for, forgiving case, spaces, punctuation, 'info', small typos."""
+def match_topic(line: Line, text: str) -> tuple[str, str | None] | None:
+    """The topic a message asks for, and the language its keyword belongs to (None: both).
+
+    Forgives case, spaces, punctuation, a leading 'info', plurals and small typos, and
+    finds keywords anywhere in a longer message. When several topics are named, the one
+    named most wins, then the one named last ("I'm on methadone, tell me about therapy").
+    """
     table = line.keywords
     words = normalize_word(text).split()
-    if "".join(words) in table:
-        return table["".join(words)]
+    if (whole := "".join(words)) in table:
+        return _keyword(line, table[whole][0], whole)
     while len(words) > 1 and words[0] in LEADING:
         words = words[1:]
-    whole = "".join(words)
-    if whole in table:
-        return table[whole]
-    for size in (2, 1):  # a keyword somewhere in a longer message
-        for start in range(len(words) - size + 1):
-            if (joined := "".join(words[start : start + size])) in table:
-                return table[joined]
-    if len(whole) >= 4 and len(words) <= 2:
-        best = process.extractOne(whole, table.keys(), scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
-        if best:
-            return table[best[0]]
+    if (whole := "".join(words)) in table:
+        return _keyword(line, table[whole][0], whole)
+    said = tokens(text)
+    for strong in (True, False):
+        hits = _hits(line, said, strong)
+        if not hits and strong:
+            hits = _slips(line, said, whole, len(words))
+        if hits:
+            counts = Counter(topic for _, topic, _ in hits)
+            _, topic, lang = max(hits, key=lambda hit: (counts[hit[1]], hit[0]))
+            return topic, lang
     return None
 
 
-def guess_language(text: str) -> str:
-    """Spanish when the message has accents or common Spanish words; else English."""
-    if re.search(r"[áéíóúñ¿¡]", text.lower()):
-        return "es"
-    return "es" if set(plain(text).split()) & SPANISH_HINTS else "en"
+def _keyword(line: Line, topic: str, joined: str) -> tuple[str, str | None]:
+    langs = {
+        lang
+        for lang in LANGS
+        for w in line.spec.topics[topic].keywords[lang]
+        if normalize_word(w).replace(" ", "") == joined
+    }
+    return topic, langs.pop() if len(langs) == 1 else None
+
+
+def _hits(line: Line, said: tuple[str, ...], strong: bool) -> list[tuple[int, str, str | None]]:
+    """(position, topic, language) of every keyword (or related word) in the message."""
+    hits = []
+    for size in range(MAX_PHRASE, 0, -1):
+        for start in range(len(said) - size + 1):
+            window = said[start : start + size]
+            found = line.phrases.get(window)
+            if found is None and size == 1 and len(window[0]) > 3 and window[0].endswith("s"):
+                found = line.phrases.get((window[0][:-1],))  # plurals: "meetings", "groups"
+            if found and found[2] == strong:
+                hits.append((start, found[0], _only_lang(line, window, found[0])))
+    return hits
+
+
+def _only_lang(line: Line, window: tuple[str, ...], topic: str) -> str | None:
+    """The one language whose keyword list holds this phrase, or None when both do."""
+    spelled = {
+        lang
+        for lang in LANGS
+        for w in (*line.spec.topics[topic].keywords[lang], *line.spec.topics[topic].related[lang])
+        if tokens(w) == window
+    }
+    return spelled.pop() if len(spelled) == 1 else None
+
+
+def _slips(
+    line: Line, said: tuple[str, ...], whole: str, count: int
+) -> list[tuple[int, str, str | None]]:
+    """Keywords typed with a small typo: the whole short message, or one long word."""
+    table = line.keywords
+    if len(whole) >= 4 and count <= 2:
+        best = process.extractOne(whole, table.keys(), scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
+        if best:
+            topic = table[best[0]][0]
+            return [(0, *_keyword(line, topic, best[0]))]
+    singles = [w[0] for w, (_, _, strong) in line.phrases.items() if strong and len(w) == 1]
+    hits = []
+    for at, word in enumerate(said):
+        if len(word) >= SLIP_LENGTH:
+            best = process.extractOne(word, singles, scorer=fuzz.ratio, score_cutoff=SLIP)
+            if best and len(best[0]) >= SLIP_LENGTH - 1:
+                topic = line.phrases[(best[0],)][0]
+                hits.append((at, topic, _only_lang(line, (best[0],), topic)))
+    return hits
+
+
+def guess_language(line: Line, text: str, last: str | None = None) -> str:
+    """The message's language, then the number's last one, then English."""
+    return line.languages.of(text, last)
 
 
 def _opt_out_words(text: str) -> str | None:
@@ -130,16 +171,20 @@ def reply_to(
     now: datetime | None = None,
     last_lang: str | None = None,
 ) -> TextReply:
-    """Decide the reply to one incoming text."""
+    """Decide the reply to one incoming text; `last_lang` is what this number wrote in before."""
     word = normalize_word(text).replace(" ", "")
-    lang = guess_language(text)
+    found = match_topic(line, text)
+    danger = line.crisis.find(text)
+    hint = (danger.lang if danger else None) or (found[1] if found else None) or last_lang
+    lang = guess_language(line, text, hint)
     twilio = opt_out_type.upper()
     if twilio in ("STOP", "START"):  # Advanced Opt-Out: Twilio already confirmed
         return TextReply(None, lang, "opt-out" if twilio == "STOP" else "opt-in")
-    if danger := crisis(line, text):
-        kind, lang = danger
-        body = _message(line, f"sms_crisis_{kind}", lang)
-        return TextReply(body, lang, "crisis", crisis=kind)
+    if danger:
+        body = _message(line, f"sms_crisis_{danger.kind}", lang)
+        answer = topic_text(line, found[0], lang) if found and not opted_out else None
+        topic = found[0] if answer else None
+        return TextReply(body, lang, "crisis", topic, danger.kind, followup=answer)
     stop_lang = (
         "es" if word in SPANISH_STOP else "en" if word in STOP_WORDS else _opt_out_words(text)
     )
@@ -151,13 +196,14 @@ def reply_to(
         start_lang = "es" if word == "SI" else "en"
         return TextReply(_message(line, "sms_started", start_lang), start_lang, "opt-in")
     if twilio == "HELP" or word in HELP_WORDS:
-        help_lang = HELP_WORDS.get(word, lang)
+        help_lang = "es" if word == "AYUDA" else "en" if word == "HELP" else lang
         body = None if twilio == "HELP" else _message(line, "sms_help", help_lang)
         return TextReply(body, help_lang, "help")
     if opted_out:
         return TextReply(None, lang, "silent")
     if word in MENU_WORDS:
-        menu_lang = "es" if "Ú" in text.upper() else MENU_WORDS[word]
+        menu_lang = "es" if "Ú" in text.upper() or word == "TEMAS" else last_lang or "en"
+        menu_lang = "en" if word == "TOPICS" else menu_lang
         return TextReply(menu_text(line, menu_lang), menu_lang, "menu")
     if word in CALL_WORDS:
         call_lang = CALL_WORDS[word]
@@ -165,8 +211,7 @@ def reply_to(
         return TextReply(
             _message(line, "sms_callback", call_lang, when=when), call_lang, "callback"
         )
-    if found := match_topic(line, text):
-        topic, topic_lang = found
-        return TextReply(topic_text(line, topic, topic_lang), topic_lang, "keyword", topic=topic)
+    if found:
+        return TextReply(topic_text(line, found[0], lang), lang, "keyword", topic=found[0])
     body = _message(line, "sms_unknown", lang, menu=menu_text(line, lang))
     return TextReply(body, lang, "unknown")

@@ -59,13 +59,6 @@ SPELLED_OUT = {
     "w": "with",
     "bf": "boyfriend",
     "gf": "girlfriend",
-    "odd": "od",
-    "oded": "od",
-    "odeed": "od",
-    "oding": "od",
-    "odin": "od",
-    "ods": "od",
-    "odeing": "od",
     # Spanish
     "q": "que",
     "xq": "porque",
@@ -88,12 +81,15 @@ SPELLED_OUT = {
 }
 SENTENCE_END = re.compile(r"[.!?;\n]+|\s[-:]\s")
 NOT_A_LETTER = re.compile(r"[^a-z0-9]+")
+# "od'd", "oded", "ODing", "od's": all "od" (but "odd" stays odd)
+OD = re.compile(r"\bod(?:['’`´](?:d|ed|s|ing|in)|ed|eed|s|ing|in|eing)\b")
 
 
 def fold(text: str) -> str:
     """Lower-case without accents (ñ becomes n), apostrophes removed inside words."""
     folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text).lower())
     bare = "".join(c for c in folded if not unicodedata.combining(c))
+    bare = OD.sub("od", bare)
     return re.sub(r"(?<=[a-z])['’`´](?=[a-z])", "", bare)
 
 

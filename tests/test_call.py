@@ -101,7 +101,7 @@ def test_every_menu_offers_and_reaches_a_counselor_in_both_languages(line):
         for lang in ("en", "es"):
             where = Where(lang=lang, menu=menu)
             reply = call.menu(line, where)
-            assert any("0" in t and ("counselor" in t or "alguien" in t) for t in texts(reply))
+            assert any("0" in t and ("counselor" in t or "consejero" in t) for t in texts(reply))
             assert outcome(call.at_menu(line, where, key("0"), OPEN)) == ("dial", "+12032450412")
             assert outcome(call.at_menu(line, where, key("0"), NIGHT)) == (
                 "message",
@@ -232,7 +232,7 @@ def test_a_miss_after_a_summary_repeats_only_the_choices(line):
     ("result", "said"),
     [
         ("sent", "We sent this to your phone as a text."),
-        ("opted-out", "We cannot text this phone, because it asked us to stop texts."),
+        ("opted-out", "We cannot text this phone, because this phone asked us to stop texting it."),
         ("failed", "Sorry, we could not send a text right now."),
     ],
 )
@@ -251,7 +251,7 @@ def test_transfer_dials_in_hours_only(line, now, is_open):
     reply = call.transfer(line, Where(lang="es", topic="withdrawal"), now, "asked")
     if is_open:
         assert outcome(reply) == ("dial", "+12032450412")
-        assert texts(reply) == ["Espere, por favor. Le pasamos con un consejero."]
+        assert texts(reply) == ["Espere, por favor. Ya lo comunicamos con un consejero."]
     else:
         assert outcome(reply) == ("message", "after-hours", "es")
         said = " ".join(texts(reply))

@@ -7,8 +7,8 @@ import pytest
 from ivr import segments
 from ivr.limits import Limits, Recent, limit
 from ivr.settings import SettingsError, load_settings
-from ivr.textline import TextReply
 from ivr.texting import outgoing
+from ivr.textline import TextReply
 
 LIMITS = Limits(per_minute=20, repeats=3)
 KEYWORD = TextReply("Withdrawal ... 988.", "en", "keyword", topic="withdrawal")

@@ -166,13 +166,13 @@ BROKEN = [
     ),
     (
         "keyword in two topics",
-        lambda d: d["topics"]["relapse"]["keywords"]["en"].append("detox"),
-        "topics.relapse.keywords.en.2: 'detox' is already a keyword of withdrawal",
+        lambda d: d["topics"]["relapse"]["keywords"]["en"].insert(0, "detox"),
+        "topics.relapse.keywords.en.0: 'detox' is already a keyword of withdrawal",
     ),
     (
         "keyword the text line keeps",
-        lambda d: d["topics"]["privacy"]["keywords"]["en"].append("Stop"),
-        "topics.privacy.keywords.en.3: 'Stop' is kept for the text line's own use",
+        lambda d: d["topics"]["privacy"]["keywords"]["en"].insert(0, "Stop"),
+        "topics.privacy.keywords.en.0: 'Stop' is kept for the text line's own use",
     ),
     (
         "topic without Spanish keywords",

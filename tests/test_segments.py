@@ -45,6 +45,7 @@ def test_topic_text_ends_with_a_person(line):
 
 def test_menu_text_lists_one_keyword_per_topic(line):
     assert texting.menu_text(line, "en") == (
-        "Text a word to learn more: TREATMENT, WITHDRAWAL, MEDS, THERAPY, CARE, SIGNS, "
-        "OVERDOSE, RELAPSE, PRIVACY, CONTACT. Text CALL for a call back."
+        "Text a word to learn more: TREATMENT, DETOX, MEDS, THERAPY, LEVELS, SIGNS, "
+        "OVERDOSE, RELAPSE, PRIVACY, CONTACT. Text CALL for a call back. "
+        "Emergency: 911. Crisis: call or text 988."
     )

@@ -35,7 +35,7 @@ def test_a_simulated_call_where_staff_take_it(app):
 
 def test_a_simulated_text(app):
     simulator, _ = scripted(app, [])
-    assert simulator.text("info metadona").startswith("Las medicinas para la adiccion")
+    assert simulator.text("info metadona").startswith("Las medicinas")
     assert simulator.text("STOP").startswith("You will get no more texts")
     assert simulator.text("detox") is None
 

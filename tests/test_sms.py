@@ -46,6 +46,11 @@ def message(root):
     return found[0].text if found else None
 
 
+def replies(root):
+    """The text of every non-empty message in a reply."""
+    return [m.text for m in root.findall("Message") if m.text]
+
+
 def fixed(line, name, lang, **fields):
     """A fixed text exactly as the line sends it."""
     return texting.outgoing(getattr(line.spec.messages, name)[lang].format(**fields))
@@ -103,11 +108,15 @@ def test_crisis_alerts_staff_in_hours_without_the_message(make_app, prism, line)
     app = make_app(TWILIO_API_BASE=prism.base)
     mark = prism.mark()
     _, root, _ = text(app.test_client(), "my son is not breathing please help")
-    assert message(root) == fixed(line, "sms_crisis_overdose", "en")
+    assert replies(root)[0] == fixed(line, "sms_crisis_overdose", "en")
     alerts = prism.requests(mark)
+    said = line.spec.staff.alert_crisis.format(
+        kind="overdose", language=line.spec.languages["en"].name
+    )
     assert [(a.form["To"], a.form["Body"], a.valid) for a in alerts] == [
-        ("+12032450412", "Crisis text on the help line. See the staff queue now.", True)
+        ("+12032450412", said, True)
     ]
+    assert "breathing" not in said
     assert app.extensions["ivr.store"].count("crisis") == 1
 
 
@@ -115,7 +124,7 @@ def test_no_crisis_alert_out_of_hours_but_the_reply_still_goes(make_app, prism, 
     app = make_app(TWILIO_API_BASE=prism.base, IVR_NOW=NIGHT)
     mark = prism.mark()
     _, root, _ = text(app.test_client(), "quiero quitarme la vida")
-    assert message(root) == fixed(line, "sms_crisis_suicide", "es")
+    assert replies(root)[0] == fixed(line, "sms_crisis_suicide", "es")
     assert prism.requests(mark) == []
 
 
@@ -124,7 +133,6 @@ def test_call_asks_for_a_call_back(make_app, prism, line):
     mark = prism.mark()
     _, root, _ = text(app.test_client(), "llamar")
     when = schedule.callback_when(line.spec.center, datetime.fromisoformat(NIGHT), "es")
-    assert when == "mañana a las 9 de la mañana"
     assert message(root) == fixed(line, "sms_callback", "es", when=when)
     waiting = app.extensions["ivr.store"].waiting()
     assert [(w.kind, w.channel, w.number, w.language) for w in waiting] == [
@@ -135,15 +143,164 @@ def test_call_asks_for_a_call_back(make_app, prism, line):
     ]
 
 
-def test_rate_limit_stops_two_auto_responders_from_looping(make_app):
+# Limits for machines, not people ----------------------------------------------
+
+AWAY = "Thanks for your message! I am away from my phone and will reply soon."
+
+
+def test_thirty_identical_auto_replies_get_at_most_three_answers(app, client, line):
+    sent = [
+        replies(text(client, typed)[1])
+        for typed in [
+            AWAY,
+            AWAY.upper(),
+            f"  {AWAY.lower()}!!",
+            "thanks for your message, i am away",
+        ]
+        + [AWAY] * 26
+    ]
+    answered = [bool(r) for r in sent]
+    # the fourth says less, so it is other words; the rest repeat the first
+    assert answered == [True] * 4 + [False] * 26
+    assert sum(len(r) for r in sent) <= 10
+    assert fixed(line, "sms_wait", "en") not in sum(sent, [])  # no notice to a machine
+    assert app.extensions["ivr.store"].count("repeated") == 26
+    # the same words from another number are its own
+    assert replies(text(client, AWAY, sender="+12035550199")[1]) != []
+
+
+def test_a_burst_of_ten_different_keywords_in_a_minute_is_all_answered(client, line):
+    words = ["detox", "meds", "therapy", "levels", "signs", "relapse", "privacy", "contact"]
+    words += ["tratamiento", "terapia"]
+    sent = [replies(text(client, word)[1]) for word in words]
+    assert all(len(r) == 1 for r in sent), sent
+    bodies = [r[0] for r in sent]
+    assert len(set(bodies)) == 10  # every keyword got its own answer
+    assert fixed(line, "sms_wait", "en") not in bodies
+
+
+def test_a_fast_person_gets_answers_then_one_notice_then_silence(make_app, line):
     client = make_app(IVR_SMS_PER_MINUTE="3").test_client()
-    answered = [message(text(client, "menu")[1]) is not None for _ in range(5)]
-    assert answered == [True, True, True, False, False]
-    # one crisis reply still gets out, but not a stream of them
-    assert message(text(client, "I want to die")[1]) is not None
-    assert message(text(client, "I want to die")[1]) is None
+    sent = [message(text(client, word)[1]) for word in ("detox", "meds", "therapy", "signs")]
+    assert sent[:3] == [
+        texting.topic_text(line, topic, "en")
+        for topic in ("withdrawal", "medications", "therapies")
+    ]
+    notice = sent[3]
+    assert notice == fixed(line, "sms_wait", "en") and "911" in notice and "988" in notice
+    assert [message(text(client, word)[1]) for word in ("relapse", "privacy")] == [None, None]
     # another number is not limited
     assert message(text(client, "menu", sender="+12035550199")[1]) is not None
+
+
+def test_the_wait_notice_is_in_the_senders_language(make_app, line):
+    client = make_app(IVR_SMS_PER_MINUTE="1").test_client()
+    text(client, "tratamiento")
+    notice = message(text(client, "terapia")[1])
+    assert notice == fixed(line, "sms_wait", "es") and "911" in notice and "988" in notice
+
+
+def test_a_crisis_text_after_a_burst_is_always_answered(app, client, line):
+    sent = [message(text(client, f"question number {n}")[1]) for n in range(25)]
+    assert [s is not None for s in sent] == [True] * 21 + [False] * 4  # 20, then the notice
+    assert sent[20] == fixed(line, "sms_wait", "en")
+    for _ in range(5):  # again and again: never cut off, never a notice
+        crisis = replies(text(client, "I want to die")[1])
+        assert crisis and crisis[0] == fixed(line, "sms_crisis_suicide", "en")
+    assert app.extensions["ivr.store"].count("crisis") == 5
+
+
+def test_the_repeat_window_is_a_setting(make_app):
+    client = make_app(IVR_SMS_REPEATS="1", IVR_SMS_REPEAT_WINDOW_MINUTES="1").test_client()
+    assert [message(text(client, "menu")[1]) is not None for _ in range(3)] == [True, False, False]
+
+
+def test_opt_out_and_in_are_confirmed_whatever_the_limits(make_app):
+    client = make_app(IVR_SMS_PER_MINUTE="1", IVR_SMS_REPEATS="1").test_client()
+    assert message(text(client, "detox")[1]) is not None
+    assert message(text(client, "meds")[1]) is not None  # the notice
+    assert message(text(client, "STOP")[1]).startswith("You will get no more texts")
+    assert message(text(client, "START")[1]).startswith("You can get texts from us again.")
+    assert message(text(client, "STOP")[1]).startswith("You will get no more texts")
+
+
+def test_the_words_are_kept_only_as_a_keyed_hash(app, client):
+    from sqlalchemy import text as sql
+
+    text(client, AWAY)
+    memory = app.extensions["ivr.store"]
+    with memory.engine.connect() as connection:
+        rows = connection.execute(sql("SELECT * FROM events")).all()
+    assert [r._mapping["said"] for r in rows] == [memory.said(SENDER, textline.plain(AWAY))]
+    assert "away" not in repr(rows).lower() and SENDER[1:] not in repr(rows)
+
+
+# Language memory and two texts in one reply ------------------------------------
+
+
+def spy_on_reply_to(monkeypatch):
+    """Record the last_lang the webhook hands the text-line core."""
+    seen = []
+    real = textline.reply_to
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs["last_lang"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(textline, "reply_to", spy)
+    return seen
+
+
+def test_the_language_a_number_last_used_reaches_the_core(app, client, monkeypatch):
+    seen = spy_on_reply_to(monkeypatch)
+    text(client, "DETOX")
+    memory = app.extensions["ivr.store"]
+    memory.add_event(datetime.fromisoformat(OPEN), "sms", "keyword", number=SENDER, language="es")
+    text(client, "DETOX")
+    text(client, "DETOX", sender="+12035550199")
+    assert seen == [None, "es", None]
+
+
+def test_language_memory_with_the_database_down_is_none(make_app, monkeypatch):
+    seen = spy_on_reply_to(monkeypatch)
+    client = make_app(DATABASE_URL="postgresql://postgres@127.0.0.1:1/none").test_client()
+    assert message(text(client, "detox")[1]) is not None
+    assert seen == [None]
+
+
+CRISIS_AND_QUESTION = TextReply(
+    "Overdose? Call 911 now. Crisis: call or text 988.",
+    "en",
+    "crisis",
+    crisis="overdose",
+    followup="We are open Monday to Friday, 8 to 8. Call 203-245-0412.",
+)
+
+
+def test_a_followup_is_a_second_message_after_the_crisis_reply(client, monkeypatch):
+    monkeypatch.setattr(textline, "reply_to", lambda *args, **kwargs: CRISIS_AND_QUESTION)
+    _, root, raw = text(client, "he took too much, when are you open", sid="SMtwo")
+    assert [(m.tag, m.text) for m in root] == [
+        ("Message", CRISIS_AND_QUESTION.body),
+        ("Message", CRISIS_AND_QUESTION.followup),
+    ]
+    monkeypatch.undo()  # a retry replays the saved document, it does not decide again
+    assert text(client, "he took too much, when are you open", sid="SMtwo")[2] == raw
+
+
+@pytest.mark.parametrize(
+    ("body", "followup", "expected"),
+    [
+        ("a", None, ["a"]),
+        ("a", "b", ["a", "b"]),
+        (None, "b", []),  # silence stays silence
+        (None, None, []),
+    ],
+)
+def test_messaging_renders_each_text_in_order(body, followup, expected):
+    root = twiml_rules.check(messaging(body, followup).encode())
+    assert [m.text for m in root.findall("Message")] == expected
+    assert [c.tag for c in root] == ["Message"] * len(expected)
 
 
 def test_database_down_still_answers_keywords_and_says_stop_failed(make_app):
@@ -236,8 +393,9 @@ def test_every_opt_out_word_through_the_webhook(make_app, typed):
 
 @pytest.mark.parametrize(("typed", "kind", "lang"), CRISIS)
 def test_every_crisis_phrase_through_the_webhook(client, app, typed, kind, lang):
-    reply = message(text(client, typed)[1])
-    assert "988" in reply and (kind != "overdose" or "911" in reply)
+    sent = replies(text(client, typed)[1])
+    assert 1 <= len(sent) <= 2  # the safety reply first, then maybe the answer it also asked for
+    assert "988" in sent[0] and (kind != "overdose" or "911" in sent[0])
     assert app.extensions["ivr.store"].count("crisis") == 1
 
 

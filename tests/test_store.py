@@ -76,6 +76,69 @@ def test_events_keep_a_keyed_hash_never_the_number(store):
     assert store.count("topic-heard") == 1
 
 
+def test_the_words_of_a_text_are_kept_as_a_keyed_hash_per_number(store, db_url, make_store):
+    store.add_event(NOW, "sms", "keyword", number=CALLER, language="en", said="detox please")
+    with store.engine.connect() as connection:
+        said = connection.execute(text("SELECT said FROM events")).scalar()
+    assert said == store.said(CALLER, "detox please") and len(said) == 32
+    assert "detox" not in said
+    assert store.said("+12035550199", "detox please") != said  # the same words, another number
+    other_key = make_store(db_url, "other-key", upgrade=False)
+    assert other_key.said(CALLER, "detox please") not in (said, None)
+    assert store.said(CALLER, None) is None
+
+
+def test_replies_since_counts_replies_by_kind_and_by_words(store):
+    minute_ago, hour_ago = NOW - timedelta(minutes=1), NOW - timedelta(hours=1)
+    events = [
+        (NOW, CALLER, "keyword", "reply", "detox"),
+        (NOW - timedelta(seconds=30), CALLER, "keyword", "reply", "detox"),
+        (NOW - timedelta(minutes=30), CALLER, "keyword", "reply", "detox"),
+        (NOW - timedelta(hours=2), CALLER, "keyword", "reply", "detox"),  # past the window
+        (NOW, CALLER, "repeated", "silent", "detox"),  # not a reply
+        (NOW, CALLER, "wait", "reply", "meds"),
+        (NOW, "+12035550199", "keyword", "reply", "detox"),  # another number
+    ]
+    for at, number, kind, detail, said in events:
+        store.add_event(at, "sms", kind, number=number, detail=detail, said=said)
+    store.add_event(NOW, "voice", "menu", number=CALLER, detail="reply")  # a call
+    table = [
+        ((minute_ago, None, None), 3),
+        ((minute_ago, "wait", None), 1),
+        ((minute_ago, None, "detox"), 2),
+        ((hour_ago, None, "detox"), 3),
+        ((hour_ago, None, "meds"), 1),
+        ((hour_ago, None, "naloxone"), 0),
+    ]
+    assert [store.replies_since(CALLER, since, kind, said) for (since, kind, said), _ in table] == [
+        count for _, count in table
+    ]
+
+
+def test_last_language_is_the_latest_text_event_with_a_language(store):
+    assert store.last_language(CALLER) is None
+    assert store.last_language("") is None
+    rows = [
+        (NOW - timedelta(minutes=9), "sms", CALLER, "en"),
+        (NOW - timedelta(minutes=5), "sms", CALLER, "es"),
+        (NOW - timedelta(minutes=3), "sms", CALLER, None),  # no language: skipped
+        (NOW - timedelta(minutes=2), "voice", CALLER, "en"),  # a call: not the text line
+        (NOW - timedelta(minutes=1), "sms", "+12035550199", "en"),  # another number
+        (NOW - timedelta(minutes=7), "sms", CALLER, "en"),  # older, stored later
+    ]
+    for at, channel, number, language in rows:
+        store.add_event(at, channel, "keyword", number=number, language=language)
+    assert store.last_language(CALLER) == "es"
+    store.add_event(NOW, "sms", "keyword", number=CALLER, language="en")
+    assert store.last_language(CALLER) == "en"
+
+
+def test_last_language_with_the_database_down_raises_store_error(make_store):
+    down = make_store("postgresql://postgres@127.0.0.1:1/none", upgrade=False)
+    with pytest.raises(StoreError):
+        down.last_language(CALLER)
+
+
 def test_purge_deletes_only_what_is_past_retention_and_handled(store):
     old, recent = NOW - timedelta(days=120), NOW - timedelta(days=10)
     handled_old = store.add_request("voicemail", "voice", CALLER, "en", old)

@@ -178,7 +178,7 @@ def test_a_wrong_key_says_so_and_repeats_the_menu(caller):
     caller.press("1")
     caller.press("6")
     assert caller.said[0] == "Sorry, that is not one of the choices."
-    assert caller.said[1].startswith("For how treatment works, press 1.")
+    assert caller.said[1].startswith("For treatment basics, press 1.")
 
 
 def test_two_misses_after_hours_give_the_safety_message(make_app):
@@ -258,7 +258,7 @@ def test_no_text_to_a_number_that_opted_out(texting_app, prism):
     caller.press("2")
     mark = prism.mark()
     caller.press("2")
-    assert caller.said[0].startswith("We cannot text this phone, because it asked us to stop")
+    assert caller.said[0].startswith("We cannot text this phone, because this phone asked us to stop")
     assert prism.requests(mark) == []
 
 

@@ -1,0 +1,75 @@
+"""Which language to answer in: the message's own, then what the number used last, then English.
+
+A message is scored by the words it shares with each language: everyday words
+below, plus the line's own Spanish-only and English-only keywords and crisis
+phrases (built once per menu). Accents and inverted marks count for Spanish.
+Brand names and loanwords ("DETOX", "Suboxone", "ok") count for neither, so a
+number that wrote in Spanish before is answered in Spanish again.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .wording import tokens
+
+ENGLISH = frozenset(
+    """a about after again all am an and any are as at be because been before being
+    both but by can could did do does doing down during each few for from further get
+    got had has have having he her here hers him his how i if in into is it its just
+    know like me more most my need no nor not now of off on once only or other our out
+    over own please same she should so some such than thank thanks that the their them
+    then there these they this those through to too under until up very was we were
+    what when where which while who whom why will with would you your yours hi hello
+    hey yes yeah help want wanna son daughter mom mother dad father brother sister wife
+    husband friend boyfriend girlfriend think feel take took going tell where open
+    much many cost pay insurance long work works does anyone someone somebody info
+    information any call number hours get give find talk people person kid kids
+    grandson granddaughter cousin uncle aunt still again right just really""".split()
+)
+SPANISH = frozenset(
+    """a al algo alguien ante antes aqui asi ayuda ayudar bien buenas buenos como con
+    cual cuando cuanto cuesta de del desde donde dos el ella ellas ellos en entre era
+    es esa ese eso esta estan estas este esto estoy favor fue gracias hace hacer hay
+    hermano hermana hija hijo hola la las le les lo los mama mas me mi mis mucho muy
+    nada necesito ni no nos nosotros o otra otro papa para pero poco por porque puede
+    puedo que quien quiero se sea ser si sin sobre solo su sus tambien tengo tiene
+    tienen todo todos tu un una uno usted ustedes va vez y ya yo esposo esposa novio
+    novia amigo amiga primo prima tio tia abuela abuelo nieto nieta ayudenme quisiera
+    saber informacion cuanto horario abren cierran donde estan seguro pagar cita
+    llamar hablar alguno ninguna dejar droga drogas pastillas tomar sigue todavia
+    ahora hoy manana noche dia semana pasa pasado creo""".split()
+)
+SPANISH_MARKS = re.compile(r"[áéíóúñ¿¡ü]", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Languages:
+    """Words that point to English or to Spanish, with the line's own vocabulary added."""
+
+    english: frozenset[str]
+    spanish: frozenset[str]
+
+    @classmethod
+    def with_vocabulary(cls, english: Iterable[str], spanish: Iterable[str]) -> Languages:
+        """Everyday words plus the line's phrases; a word in both lists counts for neither."""
+        en = ENGLISH | {t for phrase in english for t in tokens(phrase) if len(t) > 2}
+        es = SPANISH | {t for phrase in spanish for t in tokens(phrase) if len(t) > 2}
+        both = en & es
+        return cls(frozenset(en - both), frozenset(es - both))
+
+    def scores(self, text: str) -> tuple[int, int]:
+        """(English, Spanish) evidence in a message."""
+        said = tokens(text)
+        en = sum(word in self.english for word in said)
+        es = sum(word in self.spanish for word in said) + 2 * len(SPANISH_MARKS.findall(text))
+        return en, es
+
+    def of(self, text: str, last: str | None = None) -> str:
+        """The language to answer `text` in."""
+        en, es = self.scores(text)
+        if es != en:
+            return "es" if es > en else "en"
+        return last if last in ("en", "es") else "en"
