@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from . import app_settings, create_app, migrate
+from . import evaluate as evaluation
 from .lint import lint
 from .menus import load_line
 from .problems import MenuError
@@ -44,6 +45,29 @@ def check(path: str) -> int:
     warnings = len(problems) - errors
     print(f"{errors} errors, {warnings} warnings.")
     return 1 if errors else 0
+
+
+def evaluate(path: str, corpus: str, show_wrong: bool) -> int:
+    """Measure understanding on the labelled corpus; 1 when the held-out part misses a target."""
+    line = load_line(path)
+    missed: list[str] = []
+    for part in evaluation.PARTS:
+        figures = evaluation.measure(line, evaluation.load(Path(corpus) / f"{part}.yaml"))
+        print("\n".join(evaluation.table(part, figures)))
+        if show_wrong:
+            for lang, f in figures.items():
+                print("\n".join(f"  {part} {lang}: {wrong}" for wrong in f.wrong))
+        if part == "holdout":
+            missed = evaluation.shortfalls(figures)
+    targets = evaluation.TARGETS
+    print(
+        f"targets on holdout, each language: crisis recall >= {targets['recall']:.0%}, "
+        f"false alarms <= {targets['false_alarms']:.0%}, topic accuracy >= {targets['topic']:.0%}, "
+        f"right language >= {targets['language']:.0%}"
+    )
+    for miss in missed:
+        print(f"missed: {miss}")
+    return 1 if missed else 0
 
 
 def _store() -> Store:
@@ -149,6 +173,14 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     checker = commands.add_parser("check", help="validate menus.yaml and content/, and lint them")
     checker.add_argument("path", nargs="?", default="menus.yaml")
+    evaluator = commands.add_parser(
+        "eval", help="measure crisis, topic and language understanding on labelled messages"
+    )
+    evaluator.add_argument("path", nargs="?", default="menus.yaml")
+    evaluator.add_argument(
+        "--corpus", default="tests/corpus", help="folder of tune.yaml, holdout.yaml"
+    )
+    evaluator.add_argument("--wrong", action="store_true", help="list every message misread")
     server = commands.add_parser("serve", help="run the webhook server (gunicorn)")
     server.add_argument("--host", default="127.0.0.1")
     server.add_argument("--port", type=int, default=int(os.environ.get("PORT", "5000")))
@@ -177,6 +209,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "check":
         return check(str(Path(args.path)))
+    if args.command == "eval":
+        return evaluate(str(Path(args.path)), args.corpus, args.wrong)
     if args.command == "db":
         return db(args.action, args.revision)
     if args.command == "purge":

@@ -27,7 +27,16 @@ ENGLISH = frozenset(
     husband friend boyfriend girlfriend think feel take took going tell where open
     much many cost pay insurance long work works does anyone someone somebody info
     information any call number hours get give find talk people person kid kids
-    grandson granddaughter cousin uncle aunt still again right just really""".split()
+    grandson granddaughter cousin uncle aunt still again right just really my myself
+    im dont cant wont isnt doesnt didnt wasnt whats thats thank god bless
+    morning afternoon night today tomorrow yesterday week day days month year years
+    good bad sick scared afraid worried tired please anybody everyone nobody never
+    always back home house car job work school money since last first next time
+    times old new little big lot lots stuff thing things way going gonna wanna got
+    say said says told ask asked tried try trying use used using stop stopped quit
+    start started keep keeps kept made make makes come came coming go went gone
+    see saw look looks looking find found let lets put put still yet ever every
+    should would could might must shall has been being able about around through""".split()
 )
 SPANISH = frozenset(
     """a al algo alguien ante antes aqui asi ayuda ayudar bien buenas buenos como con
@@ -40,7 +49,17 @@ SPANISH = frozenset(
     novia amigo amiga primo prima tio tia abuela abuelo nieto nieta ayudenme quisiera
     saber informacion cuanto horario abren cierran donde estan seguro pagar cita
     llamar hablar alguno ninguna dejar droga drogas pastillas tomar sigue todavia
-    ahora hoy manana noche dia semana pasa pasado creo""".split()
+    ahora hoy manana noche dia semana pasa pasado creo bendiciones bendicion dios senor
+    buenas tardes noches dias gracias saludos oiga disculpe perdon mire hablo llamo
+    esto eso aquel nunca siempre tambien todavia luego despues antes donde cuando
+    quiero quieres quiere queremos necesita necesitamos tiene tengo tenemos hijo hija
+    mujer hombre muchacho muchacha chamaco nene nena mija mijo pues bueno malo mala
+    tiempo casa trabajo escuela dinero carro ayer semanas meses anos vida cosa cosas
+    dijo dice digo hablar decir saber sabe se sabes mucho muchos muchas poca pocos
+    estaba estoy estamos estan fue fui ido sido hecho hizo hago hace hacen ver veo
+    vio mira miro creo cree crees parece pienso sigo sigue seguir dejar deje dejo
+    usar uso usa usando tomar toma tomo tome llevar lleva puedo puede pueden podemos
+    debo debe deberia cual cuales quien quienes cuanto cuanta cuantos""".split()
 )
 SPANISH_MARKS = re.compile(r"[áéíóúñ¿¡ü]", re.IGNORECASE)
 
@@ -60,16 +79,30 @@ class Languages:
         both = en & es
         return cls(frozenset(en - both), frozenset(es - both))
 
-    def scores(self, text: str) -> tuple[int, int]:
-        """(English, Spanish) evidence in a message."""
+    def scores(self, text: str) -> tuple[int, int, int, int]:
+        """(English, Spanish) everyday-word evidence, then (English, Spanish) keyword evidence."""
         said = tokens(text)
-        en = sum(word in self.english for word in said)
-        es = sum(word in self.spanish for word in said) + 2 * len(SPANISH_MARKS.findall(text))
-        return en, es
+        en = sum(word in ENGLISH and word in self.english for word in said)
+        es = sum(word in SPANISH and word in self.spanish for word in said)
+        es += 2 * len(SPANISH_MARKS.findall(text))
+        en_words = sum(word in self.english for word in said) - en
+        es_words = (
+            sum(word in self.spanish for word in said) - es + 2 * len(SPANISH_MARKS.findall(text))
+        )
+        return en, es, en_words, es_words
 
     def of(self, text: str, last: str | None = None) -> str:
-        """The language to answer `text` in."""
-        en, es = self.scores(text)
+        """The language to answer `text` in.
+
+        Everyday words decide first; then the number's last language (a lone "Suboxone"
+        from someone who wrote in Spanish before); then the line's one-language keywords
+        ("metadona"); then English.
+        """
+        en, es, en_words, es_words = self.scores(text)
         if es != en:
             return "es" if es > en else "en"
-        return last if last in ("en", "es") else "en"
+        if last in ("en", "es"):
+            return last
+        if es_words != en_words:
+            return "es" if es_words > en_words else "en"
+        return "en"

@@ -175,7 +175,7 @@ def reply_to(
     word = normalize_word(text).replace(" ", "")
     found = match_topic(line, text)
     danger = line.crisis.find(text)
-    hint = (danger.lang if danger else None) or (found[1] if found else None) or last_lang
+    hint = (danger.lang if danger else None) or last_lang or (found[1] if found else None)
     lang = guess_language(line, text, hint)
     twilio = opt_out_type.upper()
     if twilio in ("STOP", "START"):  # Advanced Opt-Out: Twilio already confirmed
