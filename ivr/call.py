@@ -69,6 +69,8 @@ def at_menu(line: Line, where: Where, heard: Heard, now: datetime) -> Reply | Ef
     said = understand.intent(line, where.lang, where.menu, heard)
     again = where.to(tries=0)
     options = line.spec.menus[where.menu].options
+    if said.kind == "crisis":
+        return crisis(line, again, now, said.value)
     if said.kind == "counselor":
         return transfer(line, where, now, "asked")
     if said.kind == "back":
@@ -149,6 +151,8 @@ def at_summary(line: Line, where: Where, heard: Heard, now: datetime) -> Reply |
     """The caller pressed or said something (or nothing) after a summary."""
     said = understand.intent(line, where.lang, None, heard)
     again = where.to(tries=0)
+    if said.kind == "crisis":
+        return crisis(line, again, now, said.value)
     if said.kind == "counselor":
         return transfer(line, where, now, "asked")
     if said.kind == "repeat" or (said.kind == "digit" and said.value == "1"):
@@ -174,6 +178,17 @@ def after_text(line: Line, where: Where, outcome: str) -> Reply:
 
 
 # A person, or the safety net ----------------------------------------------------
+
+
+def crisis(line: Line, where: Where, now: datetime, kind: str) -> Reply:
+    """Words of an overdose or suicide, said anywhere: 911 and 988 first, then a person.
+
+    In opening hours the staff line rings (its whisper says it is a crisis); when closed,
+    the safety net follows, which says 911 and 988 again and takes a message.
+    """
+    first = _text(line, "safety", where)
+    reply = transfer(line, where, now, "crisis")
+    return Reply(reply.lang, (first, *reply.verbs), (("crisis", where.topic, kind), *reply.events))
 
 
 def transfer(line: Line, where: Where, now: datetime, why: str) -> Reply:
@@ -234,6 +249,8 @@ def at_message(line: Line, where: Where, heard: Heard, now: datetime) -> Reply |
     said = understand.intent(line, where.lang, None, heard)
     again = where.to(tries=0)
     reason = where.why if where.why in ("after-hours", "no-answer") else "no-answer"
+    if said.kind == "crisis":
+        return crisis(line, again, now, said.value)
     if said.kind == "record" or (said.kind == "digit" and said.value == "1"):
         return record(line, again)
     if said.kind == "callback" or (said.kind == "digit" and said.value == "2"):
@@ -322,6 +339,8 @@ def whisper(line: Line, where: Where) -> Reply:
         context = f"from the {where.menu} menu"
     if where.why == "tries":
         context += ", after two tries with no choice"
+    if where.why == "crisis":
+        context = f"CRISIS: the caller spoke of an overdose or suicide, {context}"
     text = line.spec.staff.whisper.format(language=language, context=context)
     gather = Gather((Say(text),), "accept", where, speech=False)
     return Reply("en", (gather, Hangup()), ())

@@ -177,13 +177,13 @@ def spoken_topic(line: Line, lang: str, speech: str) -> str | None:
 class Intent:
     """What the caller meant, whatever the menu: a kind and, for some, a value."""
 
-    kind: str  # counselor back repeat slower language digit topic text record callback
+    kind: str  # crisis counselor back repeat slower language digit topic text record callback
     #            silence invalid
     value: str = ""
 
 
 def intent(line: Line, lang: str, menu_id: str | None, heard: Heard) -> Intent:
-    """Turn a key, or words, or nothing, into one intent; keys and navigation words first."""
+    """Turn a key, or words, or nothing, into one intent: keys, then crisis words, then the rest."""
     key = heard.key or spoken_key(line, lang, heard.speech)
     if key:
         keys = line.spec.keys
@@ -200,6 +200,8 @@ def intent(line: Line, lang: str, menu_id: str | None, heard: Heard) -> Intent:
         return Intent("digit", key) if key.isdigit() else Intent("invalid", key)
     if heard.empty:
         return Intent("silence")
+    if danger := line.crisis.find(heard.speech):
+        return Intent("crisis", danger.kind)  # before any menu word: safety first
     said = navigation(line, lang, heard.speech)
     if said in ("en", "es"):
         return Intent("language", said)

@@ -424,3 +424,67 @@ def test_the_safety_net_can_be_heard_more_slowly(line):
     reply = call.at_message(line, Where(why="after-hours"), key("8"), NIGHT)
     assert all(say.slow for say in reply.verbs[0].says)
     assert "9 8 8" in " ".join(texts(reply))
+
+
+# Words of a danger now, said at any prompt: the safety message first, then a person
+# in opening hours, or the safety net when closed. Never "not one of the choices".
+SPOKEN_CRISIS = [
+    ("en", "he's not breathing", "overdose"),
+    ("en", "my brother is not breathing", "overdose"),
+    ("en", "I can't wake her up", "overdose"),
+    ("en", "I want to kill myself", "suicide"),
+    ("en", "I don't want to live anymore", "suicide"),
+    ("es", "me quiero matar", "suicide"),
+    ("es", "mi hermano no respira", "overdose"),
+    ("es", "no está respirando", "overdose"),
+    ("es", "le di narcan y no despierta", "overdose"),
+]
+SAFETY_FIRST = {
+    "en": "If this is an emergency or an overdose, hang up and dial 9 1 1.",
+    "es": "Si es una emergencia o una sobredosis, cuelgue y marque el 9 1 1.",
+}
+PROMPTS = [
+    ("menu", lambda line, where, heard, now: call.at_menu(line, where, heard, now)),
+    ("summary", lambda line, where, heard, now: call.at_summary(line, where, heard, now)),
+    ("message", lambda line, where, heard, now: call.at_message(line, where, heard, now)),
+]
+
+
+@pytest.mark.parametrize(("lang", "words", "kind"), SPOKEN_CRISIS)
+@pytest.mark.parametrize(("step", "at"), PROMPTS)
+def test_spoken_crisis_reaches_the_safety_message_and_a_person(line, lang, words, kind, step, at):
+    where = Where(lang=lang, menu="main", topic="overdose" if step == "summary" else "")
+    where = where.to(why="after-hours") if step == "message" else where
+    heard = Heard(speech=words)
+    reply = at(line, where, heard, OPEN)
+    first = reply.verbs[0]
+    assert isinstance(first, Say) and first.text.startswith(SAFETY_FIRST[lang])
+    assert "9 8 8" in first.text
+    assert outcome(reply) == ("dial", "+12032450412")
+    assert reply.events[0] == ("crisis", where.topic, kind)
+    closed = at(line, where, heard, NIGHT)
+    assert closed.verbs[0].text.startswith(SAFETY_FIRST[lang])
+    assert outcome(closed) == ("message", "after-hours", lang)
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [
+        ("en", "what should I do if someone stops breathing"),
+        ("en", "my son overdosed last year"),
+        ("es", "mi jefe va a matarme"),
+        ("es", "qué hago si alguien no respira"),
+    ],
+)
+def test_a_question_about_a_crisis_is_not_one(line, lang, words):
+    reply = call.at_menu(line, Where(lang=lang), Heard(speech=words), OPEN)
+    assert all(event[0] != "crisis" for event in reply.events)
+
+
+def test_the_whisper_tells_staff_it_is_a_crisis(line):
+    reply = call.whisper(line, Where(lang="es", why="crisis"))
+    said = texts(reply)[0]
+    assert said.startswith(
+        "Help line call, in Spanish, CRISIS: the caller spoke of an overdose or suicide, "
+        "from the main menu."
+    )
