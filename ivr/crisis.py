@@ -5,10 +5,15 @@ the phrases in menus.yaml (`crisis:`) are patterns over normalised tokens, read
 with three kinds of context, all data staff can extend:
 
 - `not_now`: words before a phrase in its sentence that make it a question or a
-  what-if ("what to do if he stops breathing", "como se si alguien tiene").
+  what-if ("what to do if he stops breathing", "como se si alguien tiene"); not for
+  a wish to die, where a what-if is a threat ("si recaigo me mato").
 - `long_ago`: time words anywhere in the sentence that make an act that can be
   over ("overdosed", "took too many") history ("last year", "hace dos anos").
-  Phrases of a state ("not breathing", "me quiero matar") are never history.
+  Phrases of a state ("not breathing", "me quiero matar") are not made history by
+  them ("I used an hour ago and now I can't breathe"), only by `was_then` words
+  said before them ("I used to cut myself", "cuando tenia 20 pense en...").
+- `idioms`: sayings that contain a phrase and mean something else ("me quiero
+  morir de la verguenza", "to die for"): a phrase inside one does not count.
 - `negation`: a negator just before a phrase takes it back ("I am not going to
   kill myself"), skipping the `skip` words in between ("going to", "quiero").
 
@@ -32,7 +37,7 @@ GAP = "~"
 MAX_GAP = 3
 SLIP = 88  # rapidfuzz ratio for a one-letter slip in a long word
 SLIP_LENGTH = 7
-LOOK_BACK = 2  # negation: words looked at before a phrase, not counting `skip` words
+LOOK_BACK = 1  # negation: the word just before a phrase, not counting `skip` words
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,8 @@ class Recognizer:
     past: tuple[tuple[str, Pattern], ...]  # (kind, pattern): an act that can be over
     not_now: tuple[Pattern, ...]
     long_ago: tuple[Pattern, ...]
+    was_then: tuple[Pattern, ...]
+    idioms: tuple[Pattern, ...]
     negation: frozenset[str]
     skip: frozenset[str]
 
@@ -133,6 +140,8 @@ class Recognizer:
             ),
             not_now=compiled(crisis.not_now),
             long_ago=compiled(crisis.long_ago),
+            was_then=compiled(crisis.was_then),
+            idioms=compiled(crisis.idioms),
             negation=single(crisis.negation),
             skip=single(crisis.skip),
         )
@@ -165,21 +174,30 @@ class Recognizer:
             for kind in KINDS:
                 for is_past, table in ((False, self.now), (True, self.past)):
                     for pattern_kind, pattern in table:
-                        if pattern_kind == kind and self._live(pattern, said, is_past):
+                        if pattern_kind == kind and self._live(pattern, said, is_past, kind):
                             return Danger(kind, pattern.lang, pattern.text)
         return None
 
-    def _live(self, pattern: Pattern, said: tuple[str, ...], is_past: bool) -> bool:
-        """True when the pattern matches somewhere not taken back by its context."""
+    def _live(self, pattern: Pattern, said: tuple[str, ...], is_past: bool, kind: str) -> bool:
+        """True when the pattern matches somewhere not taken back by its context.
+
+        A what-if does not take back a wish to die: "if I relapse I'll kill myself" is a threat.
+        """
         matches = list(pattern.find(said))
         if not matches:
             return False
         if is_past and any(True for p in self.long_ago for _ in p.find(said)):
             return False
-        hypothetical = [end for p in self.not_now for _, end in p.find(said)]
+        context = (
+            self.was_then if kind == "suicide" and not is_past else self.not_now + self.was_then
+        )
+        before = [end for p in context for _, end in p.find(said)]
+        sayings = [span for p in self.idioms for span in p.find(said)]
         return any(
-            not any(end <= start for end in hypothetical) and not self._negated(said, start)
-            for start, _ in matches
+            not any(end <= start for end in before)
+            and not any(s < stop and start < e for s, e in sayings)
+            and not self._negated(said, start)
+            for start, stop in matches
         )
 
     def _negated(self, said: tuple[str, ...], start: int) -> bool:

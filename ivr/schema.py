@@ -234,6 +234,8 @@ class Crisis(Model):
     suicide_past: Words = Words()
     not_now: Words = Words()
     long_ago: Words = Words()
+    was_then: Words = Words()
+    idioms: Words = Words()
     negation: Words = Words()
     skip: Words = Words()
 

@@ -258,7 +258,9 @@ def test_no_text_to_a_number_that_opted_out(texting_app, prism):
     caller.press("2")
     mark = prism.mark()
     caller.press("2")
-    assert caller.said[0].startswith("We cannot text this phone, because this phone asked us to stop")
+    assert caller.said[0].startswith(
+        "We cannot text this phone, because this phone asked us to stop"
+    )
     assert prism.requests(mark) == []
 
 
