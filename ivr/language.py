@@ -25,8 +25,8 @@ ENGLISH = frozenset(
     what when where which while who whom why will with would you your yours hi hello
     hey yes yeah help want wanna son daughter mom mother dad father brother sister wife
     husband friend boyfriend girlfriend think feel take took going tell where open
-    much many cost pay insurance long work works does anyone someone somebody info
-    information any call number hours get give find talk people person kid kids
+    much many cost pay insurance long work works does anyone someone somebody
+    any call number hours get give find talk people person kid kids
     grandson granddaughter cousin uncle aunt still again right just really my myself
     im dont cant wont isnt doesnt didnt wasnt whats thats thank god bless
     morning afternoon night today tomorrow yesterday week day days month year years
@@ -79,30 +79,23 @@ class Languages:
         both = en & es
         return cls(frozenset(en - both), frozenset(es - both))
 
-    def scores(self, text: str) -> tuple[int, int, int, int]:
-        """(English, Spanish) everyday-word evidence, then (English, Spanish) keyword evidence."""
+    def scores(self, text: str) -> tuple[int, int, int]:
+        """English evidence, Spanish evidence, and the line's English-only keywords.
+
+        Spanish keywords count as Spanish ("terapia"), but English ones only break a tie:
+        Spanish speakers write "rehab", "Suboxone" and "methadone" too.
+        """
         said = tokens(text)
         en = sum(word in ENGLISH and word in self.english for word in said)
-        es = sum(word in SPANISH and word in self.spanish for word in said)
-        es += 2 * len(SPANISH_MARKS.findall(text))
-        en_words = sum(word in self.english for word in said) - en
-        es_words = (
-            sum(word in self.spanish for word in said) - es + 2 * len(SPANISH_MARKS.findall(text))
-        )
-        return en, es, en_words, es_words
+        es = sum(word in self.spanish for word in said) + 2 * len(SPANISH_MARKS.findall(text))
+        en_keywords = sum(word in self.english for word in said) - en
+        return en, es, en_keywords
 
     def of(self, text: str, last: str | None = None) -> str:
-        """The language to answer `text` in.
-
-        Everyday words decide first; then the number's last language (a lone "Suboxone"
-        from someone who wrote in Spanish before); then the line's one-language keywords
-        ("metadona"); then English.
-        """
-        en, es, en_words, es_words = self.scores(text)
+        """The language to answer `text` in: the message, then the number's last, then English."""
+        en, es, en_keywords = self.scores(text)
         if es != en:
             return "es" if es > en else "en"
         if last in ("en", "es"):
             return last
-        if es_words != en_words:
-            return "es" if es_words > en_words else "en"
-        return "en"
+        return "es" if es > en + en_keywords else "en"

@@ -23,6 +23,7 @@ class Limits:
 
     per_minute: int = 20
     repeats: int = 3
+    crisis_repeats: int = 10  # the same crisis words: a person has had 911 and 988 ten times
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,9 @@ class Recent:
 
 def limit(line: Line, decision: TextReply, recent: Recent, limits: Limits) -> TextReply:
     """The reply to send once the limits are applied: the decision, a wait notice, or silence."""
+    if decision.kind == "crisis" and recent.repeats >= limits.crisis_repeats:
+        # Only a machine sends the same crisis words this often: an echo must not loop forever.
+        return TextReply(None, decision.lang, "repeated", decision.topic, decision.crisis)
     if not decision.body or decision.kind in UNLIMITED:
         return decision
     if recent.repeats >= limits.repeats:

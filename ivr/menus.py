@@ -21,6 +21,7 @@ from .schema import LANGS, PLACEHOLDERS, Keys, Menu, MenusFile, TopicContent
 from .wording import tokens
 
 MAX_OPTIONS = 5
+ECHO_WORDS, ECHO_MIN = 8, 5  # a text opening with 5 to 8 words of one of ours is an echo
 MAX_LEVELS = 3
 
 
@@ -88,6 +89,19 @@ class Line:
                         found.setdefault(tokens(word), (topic_id, lang, strong))
         return found
 
+    @cached_property
+    def own_texts(self) -> frozenset[tuple[str, ...]]:
+        """The opening words of every text the line sends, to know an echo of one."""
+        texts = [c.text[lang] for c in self.content.values() for lang in LANGS]
+        texts += [
+            text[lang]
+            for name, text in self.spec.messages
+            if name.startswith("sms_")
+            for lang in LANGS
+        ]
+        openings = (tokens(text.split("{")[0])[:ECHO_WORDS] for text in texts)
+        return frozenset(words for words in openings if len(words) >= ECHO_MIN)
+
     def path_to(self, menu_id: str) -> tuple[str, ...]:
         """Menus from main down to `menu_id`, both included."""
         chain = [menu_id]
@@ -121,7 +135,7 @@ def load_line(menus_path: str | Path, content_dir: str | Path | None = None) -> 
         raise MenuError(errors)
     warnings = tuple(p for p in problems if p.level != "error")
     line = Line(spec, content, menus_path, warnings)
-    for built_once in ("keywords", "phrases", "crisis", "languages"):
+    for built_once in ("keywords", "phrases", "crisis", "languages", "own_texts"):
         getattr(line, built_once)  # what depends only on the menu is built now, not per message
     return line
 

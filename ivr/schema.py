@@ -209,6 +209,7 @@ class Topic(Model):
     title: Text
     keywords: Words
     related: Words = Words()  # point here only when no topic's keyword is in the message
+    priority: int = 0  # wins over topics of a lower one named in the same message
 
 
 class VoiceWords(Model):

@@ -48,8 +48,9 @@ def incoming():
         return _xml(saved if saved is not None else _document(_decide(number, body)))
     said = textline.plain(body)
     decision = _decide(number, body)
-    decision = limits.limit(line(), decision, _recent(number, said), _limits())
-    decision = _perform(number, decision)
+    recent = _recent(number, said)
+    decision = limits.limit(line(), decision, recent, _limits())
+    decision = _perform(number, decision, alert_crisis=recent.repeats == 0)
     document = _document(decision)
     store().record(
         now(),
@@ -115,8 +116,13 @@ def _recent(number: str, said: str) -> limits.Recent:
         return limits.Recent()  # cannot count: answering beats silence
 
 
-def _perform(number: str, decision: textline.TextReply) -> textline.TextReply:
-    """Store what the decision needs stored; say so plainly when storage fails."""
+def _perform(
+    number: str, decision: textline.TextReply, alert_crisis: bool = True
+) -> textline.TextReply:
+    """Store what the decision needs stored; say so plainly when storage fails.
+
+    Staff hear of a crisis once, not again for the same words from the same number.
+    """
     spec, memory = line().spec, store()
     try:
         if decision.kind == "opt-out":
@@ -132,7 +138,7 @@ def _perform(number: str, decision: textline.TextReply) -> textline.TextReply:
             return decision  # they asked for texts again; the reply does no harm
         body = outgoing(getattr(spec.messages, name)[decision.lang])
         return textline.TextReply(body, decision.lang, "error", decision.topic)
-    if decision.kind == "crisis" and schedule.is_open(spec.center, now()):
+    if decision.kind == "crisis" and alert_crisis and schedule.is_open(spec.center, now()):
         language = spec.languages[decision.lang].name
         alert(spec.staff.alert_crisis.format(kind=decision.crisis, language=language))
     return decision

@@ -25,7 +25,7 @@ from .compliance import (
     START_WORDS,
     STOP_WORDS,
 )
-from .menus import Line, normalize_word
+from .menus import ECHO_MIN, ECHO_WORDS, Line, normalize_word
 from .schema import LANGS
 from .texting import menu_text, outgoing, topic_text
 from .wording import tokens
@@ -67,7 +67,8 @@ def match_topic(line: Line, text: str) -> tuple[str, str | None] | None:
 
     Forgives case, spaces, punctuation, a leading 'info', plurals and small typos, and
     finds keywords anywhere in a longer message. When several topics are named, the one
-    named most wins, then the one named last ("I'm on methadone, tell me about therapy").
+    of higher `priority` wins ("how much is methadone": contact), then the one named
+    most, then the one named last ("I'm on methadone, tell me about therapy").
     """
     table = line.keywords
     words = normalize_word(text).split()
@@ -84,7 +85,8 @@ def match_topic(line: Line, text: str) -> tuple[str, str | None] | None:
             hits = _slips(line, said, whole, len(words))
         if hits:
             counts = Counter(topic for _, topic, _ in hits)
-            _, topic, lang = max(hits, key=lambda hit: (counts[hit[1]], hit[0]))
+            rank = {t: line.spec.topics[t].priority if strong else 0 for t in counts}
+            _, topic, lang = max(hits, key=lambda hit: (rank[hit[1]], counts[hit[1]], hit[0]))
             return topic, lang
     return None
 
@@ -102,14 +104,19 @@ def _keyword(line: Line, topic: str, joined: str) -> tuple[str, str | None]:
 def _hits(line: Line, said: tuple[str, ...], strong: bool) -> list[tuple[int, str, str | None]]:
     """(position, topic, language) of every keyword (or related word) in the message."""
     hits = []
+    covered: set[int] = set()  # words inside a longer keyword already found ("sleeps all day")
     for size in range(MAX_PHRASE, 0, -1):
         for start in range(len(said) - size + 1):
+            if covered.issuperset(range(start, start + size)):
+                continue
             window = said[start : start + size]
             found = line.phrases.get(window)
-            if found is None and size == 1 and len(window[0]) > 3 and window[0].endswith("s"):
-                found = line.phrases.get((window[0][:-1],))  # plurals: "meetings", "groups"
+            last = window[-1]
+            if found is None and len(last) > 3 and last.endswith("s"):
+                found = line.phrases.get((*window[:-1], last[:-1]))  # "meetings", "test strip"
             if found and found[2] == strong:
                 hits.append((start, found[0], _only_lang(line, window, found[0])))
+                covered.update(range(start, start + size))
     return hits
 
 
@@ -143,6 +150,12 @@ def _slips(
                 topic = line.phrases[(best[0],)][0]
                 hits.append((at, topic, _only_lang(line, (best[0],), topic)))
     return hits
+
+
+def _echo(line: Line, text: str) -> bool:
+    """True when a message opens with the first words of a text the line sends."""
+    said = tokens(text)
+    return any(said[:n] in line.own_texts for n in range(ECHO_MIN, ECHO_WORDS + 1))
 
 
 def guess_language(line: Line, text: str, last: str | None = None) -> str:
@@ -180,6 +193,8 @@ def reply_to(
     twilio = opt_out_type.upper()
     if twilio in ("STOP", "START"):  # Advanced Opt-Out: Twilio already confirmed
         return TextReply(None, lang, "opt-out" if twilio == "STOP" else "opt-in")
+    if _echo(line, text):
+        return TextReply(None, lang, "echo")  # our own reply sent back by a machine: no loop
     if danger:
         body = _message(line, f"sms_crisis_{danger.kind}", lang)
         answer = topic_text(line, found[0], lang) if found and not opted_out else None

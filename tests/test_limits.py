@@ -31,8 +31,9 @@ TABLE = [
     (KEYWORD, Recent(repeats=2), "same"),
     (KEYWORD, Recent(repeats=3), "repeated"),
     (KEYWORD, Recent(replies=20, repeats=3), "repeated"),  # no notice to a machine
-    (CRISIS, Recent(replies=99, notices=1, repeats=99), "same"),
+    (CRISIS, Recent(replies=99, notices=1, repeats=9), "same"),  # a crisis is always answered
     (CRISIS, Recent(replies=20), "same"),
+    (CRISIS, Recent(repeats=10), "echo"),  # ... but not our own crisis reply echoed forever
     (STOPPED, Recent(replies=99, notices=1, repeats=99), "same"),
     (STARTED, Recent(replies=99, notices=1, repeats=99), "same"),
     (QUIET, Recent(replies=99, notices=1, repeats=99), "same"),
@@ -52,6 +53,7 @@ def test_limit_table(line, decision, recent, outcome):
         ),
         "rate-limited": TextReply(None, decision.lang, "rate-limited", decision.topic),
         "repeated": TextReply(None, decision.lang, "repeated", decision.topic),
+        "echo": TextReply(None, decision.lang, "repeated", decision.topic, decision.crisis),
     }[outcome]
     assert sent == expected
 

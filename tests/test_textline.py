@@ -239,3 +239,49 @@ def test_crisis_gets_the_safety_reply_first(line, typed, kind, lang):
 @pytest.mark.parametrize("typed", NOT_CRISIS)
 def test_ordinary_messages_do_not_trigger_the_crisis_reply(line, typed):
     assert reply(line, typed).kind != "crisis"
+
+
+def test_our_own_texts_sent_back_by_a_machine_are_not_answered(line):
+    """An auto-responder echoing our crisis reply would otherwise loop: it reads as a crisis."""
+    sent = [
+        texting.topic_text(line, topic, lang) for topic in line.content for lang in ("en", "es")
+    ]
+    sent += [
+        textline.reply_to(line, words, False, "", WHEN).body
+        for words in ("he is not breathing", "me quiero matar", "HELP", "AYUDA", "MENU", "hola")
+    ]
+    for body in sent:
+        got = reply(line, body)
+        assert (got.kind, got.body) == ("echo", None), body
+
+
+SAFETY_FLOOR = [
+    ("asdf qwerty", "unknown"),
+    ("hola, buenas tardes", "unknown"),
+    ("HELP", "help"),
+    ("AYUDA", "help"),
+    ("MENU", "menu"),
+    ("TEMAS", "menu"),
+    ("CALL", "callback"),
+    ("LLAMAR", "callback"),
+    ("STOP", "opt-out"),
+    ("PARAR", "opt-out"),
+]
+
+
+@pytest.mark.parametrize(("typed", "kind"), SAFETY_FLOOR)
+def test_every_reply_that_is_not_a_topic_carries_911_and_988(line, typed, kind):
+    got = reply(line, typed)
+    assert got.kind == kind
+    assert "911" in got.body and "988" in got.body
+    assert segments.count(got.body).parts <= 2
+    if got.lang == "es":
+        assert "Emergencia: 911" in got.body
+
+
+def test_every_fixed_text_carries_911_and_988_in_both_languages(line):
+    for name, text in line.spec.messages:
+        if name.startswith("sms_") and name not in ("sms_footer",):
+            for lang in ("en", "es"):
+                sent = text[lang].format(menu=texting.menu_text(line, lang), keywords="", when="")
+                assert "911" in sent and "988" in sent, (name, lang)
