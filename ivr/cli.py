@@ -10,6 +10,7 @@ from pathlib import Path
 
 from . import app_settings, create_app, migrate
 from . import evaluate as evaluation
+from . import model as crisis_model
 from .lint import lint
 from .menus import load_line
 from .problems import MenuError
@@ -68,6 +69,15 @@ def evaluate(path: str, corpus: str, show_wrong: bool) -> int:
     for miss in missed:
         print(f"missed: {miss}")
     return 1 if missed else 0
+
+
+def train(corpus: str, out: str) -> int:
+    """Fit the crisis model on the tuning messages and write it where the line loads it."""
+    messages = evaluation.load(Path(corpus))
+    trained = crisis_model.train((m.text, m.crisis) for m in messages)
+    Path(out).write_text(crisis_model.dump(trained))
+    print(f"trained on {trained['messages']} messages: {len(trained['weights'])} features -> {out}")
+    return 0
 
 
 def _store() -> Store:
@@ -181,6 +191,11 @@ def main(argv: list[str] | None = None) -> int:
         "--corpus", default="tests/corpus", help="folder of tune.yaml, holdout.yaml"
     )
     evaluator.add_argument("--wrong", action="store_true", help="list every message misread")
+    trainer = commands.add_parser(
+        "train", help="fit the crisis model on the tuning messages (needs the train extra)"
+    )
+    trainer.add_argument("--corpus", default="tests/corpus/tune.yaml")
+    trainer.add_argument("--out", default=str(crisis_model.MODEL_FILE))
     server = commands.add_parser("serve", help="run the webhook server (gunicorn)")
     server.add_argument("--host", default="127.0.0.1")
     server.add_argument("--port", type=int, default=int(os.environ.get("PORT", "5000")))
@@ -211,6 +226,8 @@ def main(argv: list[str] | None = None) -> int:
         return check(str(Path(args.path)))
     if args.command == "eval":
         return evaluate(str(Path(args.path)), args.corpus, args.wrong)
+    if args.command == "train":
+        return train(args.corpus, args.out)
     if args.command == "db":
         return db(args.action, args.revision)
     if args.command == "purge":

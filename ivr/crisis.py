@@ -30,6 +30,7 @@ from functools import cached_property
 
 from rapidfuzz import fuzz, process
 
+from .model import Model
 from .wording import sentences, tokens
 
 KINDS = ("overdose", "suicide")
@@ -122,10 +123,11 @@ class Recognizer:
     idioms: tuple[Pattern, ...]
     negation: frozenset[str]
     skip: frozenset[str]
+    model: Model | None = None
 
     @classmethod
-    def from_spec(cls, crisis) -> Recognizer:
-        """Build from menus.yaml's `crisis:` section."""
+    def from_spec(cls, crisis, model: Model | None = None) -> Recognizer:
+        """Build from menus.yaml's `crisis:` section, with the trained model if there is one."""
 
         def compiled(words) -> tuple[Pattern, ...]:
             return tuple(Pattern.parse(p, lang) for lang in ("en", "es") for p in words[lang])
@@ -144,6 +146,7 @@ class Recognizer:
             idioms=compiled(crisis.idioms),
             negation=single(crisis.negation),
             skip=single(crisis.skip),
+            model=model,
         )
 
     @cached_property
@@ -168,7 +171,12 @@ class Recognizer:
         return tuple(mended)
 
     def find(self, text: str) -> Danger | None:
-        """The first danger that the message speaks of as happening now, if any."""
+        """The first danger that the message speaks of as happening now, if any.
+
+        Phrases first; then the model, unless the message holds a what-if, a time long ago
+        or a saying, which is where a model of words goes wrong.
+        """
+        context = False
         for said in sentences(text):
             said = self._mend(said)
             for kind in KINDS:
@@ -176,7 +184,14 @@ class Recognizer:
                     for pattern_kind, pattern in table:
                         if pattern_kind == kind and self._live(pattern, said, is_past, kind):
                             return Danger(kind, pattern.lang, pattern.text)
+            context = context or self._has_context(said)
+        if self.model and not context and (kind := self.model.crisis(text)):
+            return Danger(kind, "", "(model)")
         return None
+
+    def _has_context(self, said: tuple[str, ...]) -> bool:
+        lists = (self.not_now, self.long_ago, self.was_then, self.idioms)
+        return any(True for patterns in lists for p in patterns for _ in p.find(said))
 
     def _live(self, pattern: Pattern, said: tuple[str, ...], is_past: bool, kind: str) -> bool:
         """True when the pattern matches somewhere not taken back by its context.

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from .compliance import RESERVED_WORDS
 from .crisis import Recognizer
 from .language import Languages
+from .model import Model
 from .problems import MenuError, Problem, YamlDoc, read_yaml
 from .schema import LANGS, PLACEHOLDERS, Keys, Menu, MenusFile, TopicContent
 from .wording import tokens
@@ -59,7 +60,7 @@ class Line:
     @cached_property
     def crisis(self) -> Recognizer:
         """The crisis phrases and their context, compiled once."""
-        return Recognizer.from_spec(self.spec.crisis)
+        return Recognizer.from_spec(self.spec.crisis, Model.load())
 
     @cached_property
     def languages(self) -> Languages:

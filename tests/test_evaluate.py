@@ -1,0 +1,69 @@
+"""Understanding, measured: the held-out part holds the targets; the model is the corpus's."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ivr import evaluate, model
+from ivr.menus import load_line
+
+CORPUS = Path(__file__).parent / "corpus"
+
+
+@pytest.fixture(scope="module")
+def figures():
+    line = load_line(Path(__file__).parent.parent / "menus.yaml")
+    return evaluate.measure(line, evaluate.load(CORPUS / "holdout.yaml"))
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_the_held_out_messages_meet_every_target(figures, lang):
+    """Crisis recall >= 95%, false alarms <= 5%, topic >= 90%, right language >= 97%."""
+    mine = figures[lang]
+    assert mine.recall.tries >= 40 and mine.false_alarms.tries >= 60 and mine.topic.tries >= 60
+    assert mine.recall.rate >= evaluate.TARGETS["recall"], mine.wrong
+    assert mine.false_alarms.rate <= evaluate.TARGETS["false_alarms"], mine.wrong
+    assert mine.topic.rate >= evaluate.TARGETS["topic"], mine.wrong
+    assert mine.language.rate >= evaluate.TARGETS["language"], mine.wrong
+
+
+def test_the_corpus_is_big_enough_and_well_formed():
+    tune = evaluate.load(CORPUS / "tune.yaml")
+    holdout = evaluate.load(CORPUS / "holdout.yaml")
+    assert len(tune) + len(holdout) >= 400
+    texts = {m.text for m in tune}
+    overlap = [m.text for m in holdout if m.text in texts and len(m.text.split()) > 2]
+    assert not overlap, "a held-out message is also a tuning message"
+    for message in (*tune, *holdout):
+        assert message.lang in ("en", "es") and message.crisis in (None, "overdose", "suicide")
+
+
+def test_a_shortfall_is_said_plainly():
+    figures = {"en": evaluate.Figures(), "es": evaluate.Figures()}
+    figures["en"].recall = evaluate.Tally(9, 10)
+    figures["en"].false_alarms = evaluate.Tally(1, 10)
+    missed = evaluate.shortfalls(figures)
+    assert "en: crisis recall 90.0%, below 95%" in missed
+    assert "en: false alarms 10.0%, above 5%" in missed
+
+
+def test_the_committed_model_is_the_one_the_tuning_messages_train():
+    """`ivr train` was run after the last change to the tuning messages."""
+    messages = evaluate.load(CORPUS / "tune.yaml")
+    fresh = model.train((m.text, m.crisis) for m in messages)
+    committed = json.loads(model.MODEL_FILE.read_text())
+    assert committed["messages"] == fresh["messages"]
+    assert committed["weights"].keys() == fresh["weights"].keys()
+    for name, weights in fresh["weights"].items():
+        assert committed["weights"][name] == pytest.approx(weights, abs=2e-3), name
+
+
+def test_the_model_finds_what_phrases_miss_but_not_in_a_what_if(line):
+    recognizer = line.crisis
+    assert recognizer.model is not None
+    said = "my roommate is on the bathroom floor and he is making this weird noise"
+    assert recognizer.model.chances(said)["overdose"] > 0.5
+    assert recognizer.find("what should I do if my roommate stops breathing") is None
