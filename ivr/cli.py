@@ -71,12 +71,22 @@ def evaluate(path: str, corpus: str, show_wrong: bool) -> int:
     return 1 if missed else 0
 
 
-def train(corpus: str, out: str) -> int:
-    """Fit the crisis model on the tuning messages and write it where the line loads it."""
+def train(path: str, corpus: str, folder: str) -> int:
+    """Fit the crisis and topic models on the tuning messages, where the line loads them."""
     messages = evaluation.load(Path(corpus))
-    trained = crisis_model.train((m.text, m.crisis) for m in messages)
-    Path(out).write_text(crisis_model.dump(trained))
-    print(f"trained on {trained['messages']} messages: {len(trained['weights'])} features -> {out}")
+    topics = ("none", *load_line(path).spec.topics)
+    for name, trained in (
+        ("crisis_model.json", crisis_model.train((m.text, m.crisis) for m in messages)),
+        (
+            "topic_model.json",
+            crisis_model.train(
+                ((m.text, m.topic) for m in messages), topics, crisis_model.TOPIC_THRESHOLD
+            ),
+        ),
+    ):
+        out = Path(folder) / name
+        out.write_text(crisis_model.dump(trained))
+        print(f"{name}: {trained['messages']} messages, {len(trained['weights'])} features")
     return 0
 
 
@@ -194,8 +204,9 @@ def main(argv: list[str] | None = None) -> int:
     trainer = commands.add_parser(
         "train", help="fit the crisis model on the tuning messages (needs the train extra)"
     )
+    trainer.add_argument("path", nargs="?", default="menus.yaml")
     trainer.add_argument("--corpus", default="tests/corpus/tune.yaml")
-    trainer.add_argument("--out", default=str(crisis_model.MODEL_FILE))
+    trainer.add_argument("--out", default=str(crisis_model.MODEL_FILE.parent), help="folder")
     server = commands.add_parser("serve", help="run the webhook server (gunicorn)")
     server.add_argument("--host", default="127.0.0.1")
     server.add_argument("--port", type=int, default=int(os.environ.get("PORT", "5000")))
@@ -227,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "eval":
         return evaluate(str(Path(args.path)), args.corpus, args.wrong)
     if args.command == "train":
-        return train(args.corpus, args.out)
+        return train(str(Path(args.path)), args.corpus, args.out)
     if args.command == "db":
         return db(args.action, args.revision)
     if args.command == "purge":

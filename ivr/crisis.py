@@ -123,6 +123,7 @@ class Recognizer:
     idioms: tuple[Pattern, ...]
     negation: frozenset[str]
     skip: frozenset[str]
+    danger_words: tuple[Pattern, ...] = ()
     model: Model | None = None
 
     @classmethod
@@ -146,6 +147,7 @@ class Recognizer:
             idioms=compiled(crisis.idioms),
             negation=single(crisis.negation),
             skip=single(crisis.skip),
+            danger_words=compiled(crisis.danger_words),
             model=model,
         )
 
@@ -173,10 +175,11 @@ class Recognizer:
     def find(self, text: str) -> Danger | None:
         """The first danger that the message speaks of as happening now, if any.
 
-        Phrases first; then the model, unless the message holds a what-if, a time long ago
-        or a saying, which is where a model of words goes wrong.
+        Phrases first; then the model, when the message holds a word of danger
+        (`danger_words`) and no what-if, time long ago or saying, where a model of
+        words goes wrong ("about WANT TO QUIT?" is not a wish to die).
         """
-        context = False
+        context, danger = False, False
         for said in sentences(text):
             said = self._mend(said)
             for kind in KINDS:
@@ -185,7 +188,8 @@ class Recognizer:
                         if pattern_kind == kind and self._live(pattern, said, is_past, kind):
                             return Danger(kind, pattern.lang, pattern.text)
             context = context or self._has_context(said)
-        if self.model and not context and (kind := self.model.crisis(text)):
+            danger = danger or any(True for p in self.danger_words for _ in p.find(said))
+        if self.model and danger and not context and (kind := self.model.crisis(text)):
             return Danger(kind, "", "(model)")
         return None
 

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from .compliance import RESERVED_WORDS
 from .crisis import Recognizer
 from .language import Languages
-from .model import Model
+from .model import TOPIC_FILE, Model
 from .problems import MenuError, Problem, YamlDoc, read_yaml
 from .schema import LANGS, PLACEHOLDERS, Keys, Menu, MenusFile, TopicContent
 from .wording import tokens
@@ -61,6 +61,13 @@ class Line:
     def crisis(self) -> Recognizer:
         """The crisis phrases and their context, compiled once."""
         return Recognizer.from_spec(self.spec.crisis, Model.load())
+
+    @cached_property
+    def topic_model(self) -> Model | None:
+        """The model that names a topic no keyword reaches, trained from the tuning messages."""
+        model = Model.load(TOPIC_FILE)
+        known = set(self.spec.topics) | {"none"}
+        return model if model and set(model.classes) <= known else None
 
     @cached_property
     def languages(self) -> Languages:
@@ -136,7 +143,7 @@ def load_line(menus_path: str | Path, content_dir: str | Path | None = None) -> 
         raise MenuError(errors)
     warnings = tuple(p for p in problems if p.level != "error")
     line = Line(spec, content, menus_path, warnings)
-    for built_once in ("keywords", "phrases", "crisis", "languages", "own_texts"):
+    for built_once in ("keywords", "phrases", "crisis", "topic_model", "languages", "own_texts"):
         getattr(line, built_once)  # what depends only on the menu is built now, not per message
     return line
 

@@ -1,4 +1,4 @@
-"""A small crisis classifier, trained at build time from the labelled messages in the repository.
+"""Small classifiers, trained at build time from the labelled messages in the repository.
 
 Phrases (crisis.py) are precise but miss new wordings: measured across authors, phrases
 written from one set of messages caught 67% of another's crisis texts, and this model
@@ -6,10 +6,14 @@ trained on the same set lifted that to 86% for one more false alarm in a hundred
 message is a crisis when a phrase says so, or when this model is sure of it and nothing
 in the message says "what if" or "long ago".
 
-The model is a multinomial logistic regression over word, word-pair and letter-group
-features. `ivr train` fits it with scikit-learn (a build-time tool only) and writes
-`crisis_model.json`; at run time scoring is a sum of weights, with no scientific stack
-loaded in the webhook. Pure: no Flask, no database.
+A second model names the topic of a question no keyword reaches ("how long till I stop
+feeling like trash"), when it is sure enough; otherwise the line says it did not
+understand and lists the keywords.
+
+Each is a multinomial logistic regression over word, word-pair and letter-group
+features. `ivr train` fits them with scikit-learn (a build-time tool only) and writes
+`crisis_model.json` and `topic_model.json`; at run time scoring is a sum of weights,
+with no scientific stack loaded in the webhook. Pure: no Flask, no database.
 """
 
 from __future__ import annotations
@@ -23,8 +27,10 @@ from pathlib import Path
 from .wording import tokens
 
 MODEL_FILE = Path(__file__).with_name("crisis_model.json")
+TOPIC_FILE = Path(__file__).with_name("topic_model.json")
 CLASSES = ("none", "overdose", "suicide")
-THRESHOLD = 0.85  # chosen on the tuning messages only (README: "Crisis and topic words")
+THRESHOLD = 0.85  # crisis: chosen on the tuning messages only (README: "Crisis and topic words")
+TOPIC_THRESHOLD = 0.5  # a topic named by the model alone
 C = 3.0  # inverse regularisation strength, chosen the same way
 LETTERS = (3, 4, 5)
 
@@ -47,6 +53,7 @@ class Model:
     intercept: tuple[float, ...]
     weights: dict[str, tuple[float, ...]]
     threshold: float = THRESHOLD
+    classes: tuple[str, ...] = CLASSES
 
     @classmethod
     def load(cls, path: Path = MODEL_FILE) -> Model | None:
@@ -55,7 +62,7 @@ class Model:
             return None
         data = json.loads(path.read_text())
         weights = {name: tuple(w) for name, w in data["weights"].items()}
-        return cls(tuple(data["intercept"]), weights, data["threshold"])
+        return cls(tuple(data["intercept"]), weights, data["threshold"], tuple(data["classes"]))
 
     def chances(self, text: str) -> dict[str, float]:
         """The probability of each class for a message."""
@@ -66,7 +73,7 @@ class Model:
         top = max(scores)
         exps = [math.exp(s - top) for s in scores]
         total = sum(exps)
-        return {label: e / total for label, e in zip(CLASSES, exps, strict=True)}
+        return {label: e / total for label, e in zip(self.classes, exps, strict=True)}
 
     def crisis(self, text: str) -> str | None:
         """'overdose' or 'suicide' when the model is sure enough that a message is a crisis."""
@@ -74,6 +81,12 @@ class Model:
         if 1 - chances["none"] < self.threshold:
             return None
         return max(("overdose", "suicide"), key=lambda kind: chances[kind])
+
+    def best(self, text: str) -> str | None:
+        """The likeliest class, when the model gives it at least its threshold."""
+        chances = self.chances(text)
+        label = max(chances, key=lambda name: chances[name])
+        return label if chances[label] >= self.threshold and label != "none" else None
 
 
 def dump(model: dict) -> str:
@@ -87,12 +100,16 @@ def dump(model: dict) -> str:
     return body + ',\n  "weights": {\n' + ",\n".join("  " + line for line in lines) + "\n  }\n}\n"
 
 
-def train(messages: Iterable[tuple[str, str | None]]) -> dict:
-    """Fit the model on (text, crisis kind or None) pairs; return it as JSON-ready data."""
+def train(
+    messages: Iterable[tuple[str, str | None]],
+    classes: tuple[str, ...] = CLASSES,
+    threshold: float = THRESHOLD,
+) -> dict:
+    """Fit a model on (text, class or None) pairs; return it as JSON-ready data."""
     from sklearn.feature_extraction.text import CountVectorizer  # build time only
     from sklearn.linear_model import LogisticRegression
 
-    pairs = [(text, CLASSES.index(kind or "none")) for text, kind in messages]
+    pairs = [(text, classes.index(kind or "none")) for text, kind in messages]
     texts, labels = [text for text, _ in pairs], [label for _, label in pairs]
     vectorizer = CountVectorizer(analyzer=lambda t: sorted(features(t)), binary=True, min_df=2)
     matrix = vectorizer.fit_transform(texts)
@@ -104,9 +121,9 @@ def train(messages: Iterable[tuple[str, str | None]]) -> dict:
         if max(abs(fitted.coef_[:, j])) >= 0.01
     }
     return {
-        "about": "Crisis classifier for the text line; made by `ivr train`, do not edit.",
-        "classes": list(CLASSES),
-        "threshold": THRESHOLD,
+        "about": "A classifier for the text line; made by `ivr train`, do not edit.",
+        "classes": list(classes),
+        "threshold": threshold,
         "C": C,
         "messages": len(texts),
         "intercept": [round(float(b), 4) for b in fitted.intercept_],

@@ -239,6 +239,7 @@ class Crisis(Model):
     idioms: Words = Words()
     negation: Words = Words()
     skip: Words = Words()
+    danger_words: Words = Words()
 
 
 class Messages(Model):

@@ -88,6 +88,8 @@ def match_topic(line: Line, text: str) -> tuple[str, str | None] | None:
             rank = {t: line.spec.topics[t].priority if strong else 0 for t in counts}
             _, topic, lang = max(hits, key=lambda hit: (rank[hit[1]], counts[hit[1]], hit[0]))
             return topic, lang
+    if line.topic_model and (guess := line.topic_model.best(text)):
+        return guess, None  # no keyword at all: the model trained on real questions
     return None
 
 

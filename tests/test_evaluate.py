@@ -50,11 +50,17 @@ def test_a_shortfall_is_said_plainly():
     assert "en: false alarms 10.0%, above 5%" in missed
 
 
-def test_the_committed_model_is_the_one_the_tuning_messages_train():
+@pytest.mark.parametrize("which", ["crisis", "topic"])
+def test_the_committed_models_are_the_ones_the_tuning_messages_train(line, which):
     """`ivr train` was run after the last change to the tuning messages."""
     messages = evaluate.load(CORPUS / "tune.yaml")
-    fresh = model.train((m.text, m.crisis) for m in messages)
-    committed = json.loads(model.MODEL_FILE.read_text())
+    if which == "crisis":
+        fresh = model.train((m.text, m.crisis) for m in messages)
+        committed = json.loads(model.MODEL_FILE.read_text())
+    else:
+        topics = ("none", *line.spec.topics)
+        fresh = model.train(((m.text, m.topic) for m in messages), topics, model.TOPIC_THRESHOLD)
+        committed = json.loads(model.TOPIC_FILE.read_text())
     assert committed["messages"] == fresh["messages"]
     assert committed["weights"].keys() == fresh["weights"].keys()
     for name, weights in fresh["weights"].items():
