@@ -13,7 +13,8 @@ with three kinds of context, all data staff can extend:
   them ("I used an hour ago and now I can't breathe"), only by `was_then` words
   said before them ("I used to cut myself", "cuando tenia 20 pense en...").
 - `idioms`: sayings that contain a phrase and mean something else ("me quiero
-  morir de la verguenza", "to die for"): a phrase inside one does not count.
+  morir de la verguenza", "to die for"): a phrase inside one does not count, nor
+  a context word ("no se si", "not sure if" are not what-ifs).
 - `negation`: a negator just before a phrase takes it back ("I am not going to
   kill myself"), skipping the `skip` words in between ("going to", "quiero").
 
@@ -210,8 +211,13 @@ class Recognizer:
         context = (
             self.was_then if kind == "suicide" and not is_past else self.not_now + self.was_then
         )
-        before = [end for p in context for _, end in p.find(said)]
         sayings = [span for p in self.idioms for span in p.find(said)]
+        before = [
+            end
+            for p in context
+            for start, end in p.find(said)
+            if not any(s < end and start < e for s, e in sayings)  # "no se si": not a what-if
+        ]
         return any(
             not any(end <= start for end in before)
             and not any(s < stop and start < e for s, e in sayings)
