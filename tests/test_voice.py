@@ -404,3 +404,34 @@ def test_a_retried_call_back_or_recording_is_stored_and_alerted_once(texting_app
     kinds = sorted(w.kind for w in texting_app.extensions["ivr.store"].waiting())
     assert kinds == ["callback", "voicemail"]
     assert len(prism.requests(mark)) == 2
+
+
+@pytest.mark.parametrize("now", [OPEN, NIGHT])
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [
+        ("en", "he's not breathing"),
+        ("en", "I want to kill myself"),
+        ("es", "me quiero matar"),
+        ("es", "mi hermano no respira"),
+    ],
+)
+def test_spoken_crisis_reaches_the_safety_message_and_a_person(make_app, now, lang, words):
+    caller = Caller(make_app(IVR_NOW=now).test_client())
+    caller.call()
+    if lang == "es":
+        caller.press("7")
+    root = caller.say(words)
+    first = {"en": "If this is an emergency", "es": "Si es una emergencia"}[lang]
+    assert caller.said[0].startswith(first) and "9 8 8" in caller.said[0]
+    if now == OPEN:
+        assert twiml_rules.shape(root) == ["Say", "Say", "Dial"]
+        assert caller.dial.find("Number").text == STAFF
+        staff = Caller(caller.client, number=caller.number)
+        staff.post(caller.dial.find("Number").get("url"), ParentCallSid=caller.sid)
+        assert staff.said[0].startswith(
+            f"Help line call, in {'Spanish' if lang == 'es' else 'English'}, CRISIS:"
+        )
+    else:
+        assert twiml_rules.shape(root) == ["Say", "Gather", "Redirect"]
+        assert "1 8 0 0, 6 6 2, 4 3 5 7" in caller.heard  # the after-hours lines too
