@@ -177,8 +177,8 @@ class Recognizer:
         """The first danger that the message speaks of as happening now, if any.
 
         Phrases first; then the model, when the message holds a word of danger
-        (`danger_words`) and no what-if, time long ago or saying, where a model of
-        words goes wrong ("about WANT TO QUIT?" is not a wish to die).
+        (`danger_words`), no what-if, time long ago or saying, and no phrase that its
+        context took back ("no me quiero morir"): there a model of words goes wrong.
         """
         context, danger = False, False
         for said in sentences(text):
@@ -186,8 +186,11 @@ class Recognizer:
             for kind in KINDS:
                 for is_past, table in ((False, self.now), (True, self.past)):
                     for pattern_kind, pattern in table:
-                        if pattern_kind == kind and self._live(pattern, said, is_past, kind):
+                        if pattern_kind != kind:
+                            continue
+                        if self._live(pattern, said, is_past, kind):
                             return Danger(kind, pattern.lang, pattern.text)
+                        context = context or any(True for _ in pattern.find(said))
             context = context or self._has_context(said)
             danger = danger or any(True for p in self.danger_words for _ in p.find(said))
         if self.model and danger and not context and (kind := self.model.crisis(text)):
