@@ -4,18 +4,31 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import NoReturn
+from zoneinfo import ZoneInfo
 
-from . import app_settings, create_app, migrate
+from . import app_settings, create_app, menus_path, migrate
 from . import evaluate as evaluation
 from . import model as crisis_model
 from .lint import lint
 from .menus import load_line
 from .problems import MenuError
-from .simulator import Simulator
+from .settings import SettingsError, parse_now
+from .simulator import Simulator, SimulatorError
 from .store import Store, StoreError, engine_for
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, answering a usage error with one line and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print what is wrong and where to read more, then exit 2."""
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def check(path: str) -> int:
@@ -48,27 +61,37 @@ def check(path: str) -> int:
     return 1 if errors else 0
 
 
-def evaluate(path: str, corpus: str, show_wrong: bool) -> int:
-    """Measure understanding on the labelled corpus; 1 when the held-out part misses a target."""
+def evaluate(path: str, corpus: str, show_wrong: bool, strict: bool = False) -> int:
+    """Measure understanding on the labelled corpus.
+
+    Exits 1 when the held-out part falls below the figures it reached before (FLOORS),
+    or, with --targets, below issue 9's targets.
+    """
     line = load_line(path)
-    missed: list[str] = []
+    held = None
     for part in evaluation.PARTS:
         figures = evaluation.measure(line, evaluation.load(Path(corpus) / f"{part}.yaml"))
         print("\n".join(evaluation.table(part, figures)))
-        if show_wrong:
+        if show_wrong and part != "holdout":  # the held-out part's misses are not for tuning
             for lang, f in figures.items():
                 print("\n".join(f"  {part} {lang}: {wrong}" for wrong in f.wrong))
         if part == "holdout":
-            missed = evaluation.shortfalls(figures)
-    targets = evaluation.TARGETS
+            held = figures
+    assert held is not None
+    targets = {lang: evaluation.TARGETS for lang in held}
+    below_target = evaluation.shortfalls(held, targets)
+    regressed = evaluation.shortfalls(held, evaluation.FLOORS)
+    t = evaluation.TARGETS
     print(
-        f"targets on holdout, each language: crisis recall >= {targets['recall']:.0%}, "
-        f"false alarms <= {targets['false_alarms']:.0%}, topic accuracy >= {targets['topic']:.0%}, "
-        f"right language >= {targets['language']:.0%}"
+        f"targets on holdout, each language: crisis recall >= {t['recall']:.0%}, false alarms "
+        f"<= {t['false_alarms']:.0%}, topic accuracy >= {t['topic']:.0%}, right language "
+        f">= {t['language']:.0%}"
     )
-    for miss in missed:
-        print(f"missed: {miss}")
-    return 1 if missed else 0
+    for miss in below_target:
+        print(f"not yet: {miss}")
+    for miss in regressed:
+        print(f"WORSE than before: {miss}")
+    return 1 if regressed or (strict and below_target) else 0
 
 
 def train(path: str, corpus: str, folder: str) -> int:
@@ -142,26 +165,74 @@ def _local_app(at: str | None):
     return create_app()
 
 
+def moment(value: str) -> str:
+    """An --at time, checked as IVR_NOW will read it: ISO 8601 with its UTC offset."""
+    try:
+        parse_now(value)
+    except SettingsError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("IVR_NOW: ")) from exc
+    return value
+
+
+def phone(value: str) -> str:
+    """A --from number in E.164, as Twilio sends it."""
+    if not re.fullmatch(r"\+[1-9][0-9]{6,14}", value):
+        raise argparse.ArgumentTypeError(f"not a number like +12035550100: {value!r}")
+    return value
+
+
+def _simulate(command: str, at: str | None, caller: str, play: Callable[[Simulator], None]) -> int:
+    """Run one simulation: Ctrl-D hangs up, Ctrl-C stops, a fault is one line and exit 1."""
+    try:
+        simulator = Simulator(_local_app(at), input, print, caller)
+        print(simulator.clock())
+        play(simulator)
+    except EOFError:
+        print("\n[you hung up]")
+    except KeyboardInterrupt:
+        print("\n[stopped]")
+        return 130
+    except (MenuError, SettingsError, SimulatorError, StoreError) as exc:
+        print(f"ivr {command}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def simulate_call(at: str | None, caller: str) -> int:
     """Play a whole call in the terminal: what the line says, and your keys or words."""
-    Simulator(_local_app(at), input, print, caller).call()
-    return 0
+    return _simulate("call", at, caller, Simulator.call)
 
 
 def simulate_text(words: list[str], at: str | None, caller: str) -> int:
-    """Send one text to the line and print its reply."""
-    reply = Simulator(_local_app(at), input, print, caller).text(" ".join(words))
-    print(reply if reply is not None else "[no reply: the line stays silent]")
-    return 0
+    """Send one text to the line and print its reply, or why it sent none."""
+
+    def exchange(simulator: Simulator) -> None:
+        reply = simulator.text(" ".join(words))
+        print(reply if reply is not None else f"[no reply: {simulator.withheld()}]")
+
+    return _simulate("text", at, caller, exchange)
+
+
+def _center_zone() -> ZoneInfo | None:
+    """The center's time zone from the menu; None (this machine's) if the menu does not load."""
+    try:
+        return ZoneInfo(load_line(menus_path(app_settings().IVR_MENUS)).spec.center.time_zone)
+    except MenuError:
+        return None
 
 
 def queue() -> int:
     """List the people waiting for a counselor: voicemails and call-back requests."""
-    waiting = _store().waiting()
+    try:
+        waiting = _store().waiting()
+    except StoreError as exc:
+        print(f"queue failed: database error {exc} (has `ivr db upgrade` run?)", file=sys.stderr)
+        return 1
     if not waiting:
         print("No one is waiting.")
+    zone = _center_zone() if waiting else None
     for r in waiting:
-        when = r.at.astimezone().strftime("%a %d %b %H:%M")
+        when = r.at.astimezone(zone).strftime("%a %d %b %H:%M %Z")
         extra = f" recording {r.recording_url} ({r.recording_seconds} s)" if r.recording_url else ""
         topic = f" after {r.topic}" if r.topic else ""
         print(f"#{r.id} {when} {r.kind} by {r.channel} in {r.language}{topic}: {r.number}{extra}")
@@ -170,7 +241,11 @@ def queue() -> int:
 
 def handle(request_id: int, by: str) -> int:
     """Mark a voicemail or call-back as handled by a staff member."""
-    done = _store().handle(request_id, by, datetime.now(UTC))
+    try:
+        done = _store().handle(request_id, by, datetime.now(UTC))
+    except StoreError as exc:
+        print(f"handle failed: database error {exc} (has `ivr db upgrade` run?)", file=sys.stderr)
+        return 1
     print(f"#{request_id} handled by {by}." if done else f"#{request_id} is not waiting.")
     return 0 if done else 1
 
@@ -187,32 +262,50 @@ def serve(host: str, port: int) -> int:
     return 0  # not reached: exec replaces this process
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the `ivr` console script."""
-    parser = argparse.ArgumentParser(prog="ivr", description="Waterstone helpline tools")
+def build_parser() -> argparse.ArgumentParser:
+    """The `ivr` command line: every command and option, each with its help."""
+    parser = Parser(prog="ivr", description="Waterstone helpline tools")
     commands = parser.add_subparsers(dest="command", required=True)
     checker = commands.add_parser("check", help="validate menus.yaml and content/, and lint them")
-    checker.add_argument("path", nargs="?", default="menus.yaml")
+    checker.add_argument("path", nargs="?", default="menus.yaml", help="the menu file to check")
     evaluator = commands.add_parser(
         "eval", help="measure crisis, topic and language understanding on labelled messages"
     )
-    evaluator.add_argument("path", nargs="?", default="menus.yaml")
+    evaluator.add_argument("path", nargs="?", default="menus.yaml", help="the menu file to use")
     evaluator.add_argument(
         "--corpus", default="tests/corpus", help="folder of tune.yaml, holdout.yaml"
     )
-    evaluator.add_argument("--wrong", action="store_true", help="list every message misread")
+    evaluator.add_argument("--wrong", action="store_true", help="list every tuning message misread")
+    evaluator.add_argument(
+        "--targets", action="store_true", help="exit 1 unless issue 9's targets are met"
+    )
     trainer = commands.add_parser(
         "train", help="fit the crisis model on the tuning messages (needs the train extra)"
     )
-    trainer.add_argument("path", nargs="?", default="menus.yaml")
-    trainer.add_argument("--corpus", default="tests/corpus/tune.yaml")
-    trainer.add_argument("--out", default=str(crisis_model.MODEL_FILE.parent), help="folder")
+    trainer.add_argument("path", nargs="?", default="menus.yaml", help="the menu file to use")
+    trainer.add_argument(
+        "--corpus", default="tests/corpus/tune.yaml", help="the labelled tuning messages"
+    )
+    trainer.add_argument(
+        "--out",
+        default=str(crisis_model.MODEL_FILE.parent),
+        help="folder to write the model files to (default: beside the code)",
+    )
     server = commands.add_parser("serve", help="run the webhook server (gunicorn)")
-    server.add_argument("--host", default="127.0.0.1")
-    server.add_argument("--port", type=int, default=int(os.environ.get("PORT", "5000")))
+    server.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    server.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("PORT", "5000")),
+        help="port to listen on (default: PORT, else 5000)",
+    )
     database = commands.add_parser("db", help="apply or undo database migrations")
-    database.add_argument("action", choices=["upgrade", "downgrade"])
-    database.add_argument("revision", nargs="?")
+    database.add_argument(
+        "action", choices=["upgrade", "downgrade"], help="apply or undo migrations"
+    )
+    database.add_argument(
+        "revision", nargs="?", help="where to stop (default: head to upgrade, base to downgrade)"
+    )
     purger = commands.add_parser("purge", help="delete records past the retention period")
     purger.add_argument(
         "--older-than",
@@ -222,21 +315,36 @@ def main(argv: list[str] | None = None) -> int:
         help="such as 90d (default: IVR_RETENTION_DAYS)",
     )
     caller = commands.add_parser("call", help="try the phone menu in the terminal")
-    caller.add_argument("--at", help="act as if it were this ISO 8601 time (IVR_NOW)")
-    caller.add_argument("--from", dest="number", default="+12035550100")
-    texter = commands.add_parser("text", help="send the text line a message")
-    texter.add_argument("words", nargs="+")
-    texter.add_argument("--at", help="act as if it were this ISO 8601 time (IVR_NOW)")
-    texter.add_argument("--from", dest="number", default="+12035550100")
+    texter = commands.add_parser("text", help="send the text line a message, print its reply")
+    texter.add_argument("words", nargs="+", help="the message, such as: info metadona")
+    for simulated in (caller, texter):
+        simulated.add_argument(
+            "--at",
+            type=moment,
+            help="act as if it were this ISO 8601 time with its offset (IVR_NOW), "
+            "such as 2026-12-25T10:00:00-05:00",
+        )
+        simulated.add_argument(
+            "--from",
+            dest="number",
+            type=phone,
+            default="+12035550100",
+            help="the caller's number (default: a fictional +12035550100)",
+        )
     commands.add_parser("queue", help="list voicemails and call-backs waiting for staff")
     handler = commands.add_parser("handle", help="mark a voicemail or call-back handled")
-    handler.add_argument("id", type=int)
+    handler.add_argument("id", type=int, help="the number after # in `ivr queue`")
     handler.add_argument("--by", required=True, help="the staff member's name")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `ivr` console script."""
+    args = build_parser().parse_args(argv)
     if args.command == "check":
         return check(str(Path(args.path)))
     if args.command == "eval":
-        return evaluate(str(Path(args.path)), args.corpus, args.wrong)
+        return evaluate(str(Path(args.path)), args.corpus, args.wrong, args.targets)
     if args.command == "train":
         return train(str(Path(args.path)), args.corpus, args.out)
     if args.command == "db":

@@ -12,6 +12,9 @@ with three kinds of context, all data staff can extend:
   Phrases of a state ("not breathing", "me quiero matar") are not made history by
   them ("I used an hour ago and now I can't breathe"), only by `was_then` words
   said before them ("I used to cut myself", "cuando tenia 20 pense en...").
+- `fiction` (a film, a song, a joke) anywhere in the sentence takes a phrase back;
+  `not_overdose` (laughter, a pet) anywhere in the message takes back an overdose,
+  never a wish to die ("lol i want to die" still gets 988).
 - `idioms`: sayings that contain a phrase and mean something else ("me quiero
   morir de la verguenza", "to die for"): a phrase inside one does not count, nor
   a context word ("no se si", "not sure if" are not what-ifs).
@@ -122,6 +125,8 @@ class Recognizer:
     long_ago: tuple[Pattern, ...]
     was_then: tuple[Pattern, ...]
     idioms: tuple[Pattern, ...]
+    fiction: tuple[Pattern, ...]
+    not_overdose: tuple[Pattern, ...]
     negation: frozenset[str]
     skip: frozenset[str]
     danger_words: tuple[Pattern, ...] = ()
@@ -146,6 +151,8 @@ class Recognizer:
             long_ago=compiled(crisis.long_ago),
             was_then=compiled(crisis.was_then),
             idioms=compiled(crisis.idioms),
+            fiction=compiled(crisis.fiction),
+            not_overdose=compiled(crisis.not_overdose),
             negation=single(crisis.negation),
             skip=single(crisis.skip),
             danger_words=compiled(crisis.danger_words),
@@ -181,24 +188,28 @@ class Recognizer:
         context took back ("no me quiero morir"): there a model of words goes wrong.
         """
         context, danger = False, False
+        every = tokens(text)
+        joking = any(True for p in self.not_overdose for _ in p.find(every))
         for said in sentences(text):
             said = self._mend(said)
             for kind in KINDS:
                 for is_past, table in ((False, self.now), (True, self.past)):
                     for pattern_kind, pattern in table:
-                        if pattern_kind != kind:
+                        if pattern_kind != kind or (kind == "overdose" and joking):
                             continue
                         if self._live(pattern, said, is_past, kind):
                             return Danger(kind, pattern.lang, pattern.text)
                         context = context or any(True for _ in pattern.find(said))
             context = context or self._has_context(said)
             danger = danger or any(True for p in self.danger_words for _ in p.find(said))
-        if self.model and danger and not context and (kind := self.model.crisis(text)):
+        if joking or not (self.model and danger and not context):
+            return None
+        if kind := self.model.crisis(text):
             return Danger(kind, "", "(model)")
         return None
 
     def _has_context(self, said: tuple[str, ...]) -> bool:
-        lists = (self.not_now, self.long_ago, self.was_then, self.idioms)
+        lists = (self.not_now, self.long_ago, self.was_then, self.idioms, self.fiction)
         return any(True for patterns in lists for p in patterns for _ in p.find(said))
 
     def _live(self, pattern: Pattern, said: tuple[str, ...], is_past: bool, kind: str) -> bool:
@@ -210,6 +221,8 @@ class Recognizer:
         if not matches:
             return False
         if is_past and any(True for p in self.long_ago for _ in p.find(said)):
+            return False
+        if any(True for p in self.fiction for _ in p.find(said)):
             return False
         context = (
             self.was_then if kind == "suicide" and not is_past else self.not_now + self.was_then

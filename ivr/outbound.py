@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import uuid
+from collections.abc import Callable
 
 from twilio.base.exceptions import TwilioException
 from twilio.http.http_client import TwilioHttpClient
@@ -59,3 +61,17 @@ class Messenger:
             log.warning("text not sent: %s", type(exc).__name__)
             raise OutboundError(type(exc).__name__) from exc
         return message.sid
+
+
+class PrintingMessenger:
+    """A dry run for the terminal simulator: shows what would be texted, sends nothing."""
+
+    def __init__(self, show: Callable[[str], None], staff: str | None = None):
+        self._show = show
+        self._staff = staff
+
+    def send(self, to: str, sender: str, body: str) -> str:
+        """Show `body` and its recipient on the simulator's console; returns a made-up id."""
+        whom = f"the staff phone {to}" if to == self._staff else to
+        self._show(f"[would text {whom}: {body}]")
+        return f"SM{uuid.uuid4().hex}"

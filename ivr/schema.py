@@ -237,6 +237,8 @@ class Crisis(Model):
     long_ago: Words = Words()
     was_then: Words = Words()
     idioms: Words = Words()
+    fiction: Words = Words()
+    not_overdose: Words = Words()
     negation: Words = Words()
     skip: Words = Words()
     danger_words: Words = Words()

@@ -1,7 +1,8 @@
-"""Shared fixtures: the shipped menu, a copy of it to break, and the app."""
+"""Shared fixtures: the shipped menu, a copy of it to break, the app, and the safety-net probe."""
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import uuid
@@ -11,13 +12,13 @@ from pathlib import Path
 import pytest
 import yaml
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.exc import OperationalError
 from twilio.request_validator import RequestValidator
 
 from ivr import create_app, migrate
 from ivr.menus import load_line
-from ivr.store import Store
+from ivr.store import Event, Store, StoreError
 
 from .prism import Prism
 
@@ -91,7 +92,7 @@ def settings(tmp_path) -> dict[str, str]:
 
 
 @pytest.fixture
-def make_app(settings):
+def make_app(settings, safety_net):
     """Build apps with changed settings (migrated), closing their databases afterwards."""
     made = []
 
@@ -99,6 +100,7 @@ def make_app(settings):
         app = create_app({**settings, **changes})
         app.test_client_class = TwilioClient
         made.append(app)
+        safety_net.apps.append(app)
         try:
             migrate.upgrade(app.extensions["ivr.store"].engine)
         except Exception:  # a test of a database that is down
@@ -111,10 +113,11 @@ def make_app(settings):
 
 
 @pytest.fixture
-def app(settings):
+def app(settings, safety_net):
     """The helpline app on the shipped menu, its SQLite database migrated."""
     app = create_app(settings)
     app.test_client_class = TwilioClient
+    safety_net.apps.append(app)
     migrate.upgrade(app.extensions["ivr.store"].engine)
     yield app
     app.extensions["ivr.store"].engine.dispose()
@@ -124,6 +127,88 @@ def app(settings):
 def client(app):
     """A test client for the app."""
     return app.test_client()
+
+
+# The safety net, seen ----------------------------------------------------------
+#
+# `security.fail_safe` answers any fault in a webhook with a safe 200, so a test that
+# checks only "200 and valid TwiML" cannot tell an answer from a crash. Every test
+# fails when the net answered (an error event in an app's store, an exception the
+# catch-all logged in this process or under gunicorn), unless it is marked
+# `@pytest.mark.safety_net`: a test of the net itself.
+
+SAFETY_NET = pytest.StashKey["SafetyNet"]()
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "safety_net: the test makes the webhooks' fail-safe answer on purpose"
+    )
+
+
+class SafetyNet(logging.Handler):
+    """Every sign, during one test, that a catch-all answered instead of the code under test."""
+
+    def __init__(self):
+        super().__init__(level=logging.ERROR)
+        self.apps = []  # apps whose stores to ask for error events
+        self.signs: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if record.exc_info or message.startswith("fault"):
+            self.signs.append(f"{record.name}: {message}")
+
+    def errors_stored(self) -> list[str]:
+        """The fail-safe's error events in the apps' stores (none readable: a database down)."""
+        found = []
+        for app in self.apps:
+            store: Store = app.extensions["ivr.store"]
+            query = select(Event.detail, func.count()).where(Event.kind == "error")
+            try:
+                with store.session() as session:
+                    rows = session.execute(query.group_by(Event.detail)).all()
+            except StoreError:
+                continue
+            found += [f"error event: {detail} (x{n})" for detail, n in rows]
+        return found
+
+
+@pytest.fixture(autouse=True)
+def safety_net(request, monkeypatch):
+    """Watch for the fail-safe answering; the check runs after the test (pytest_runtest_call)."""
+    from .server import Gunicorn  # it imports this module: not at the top
+
+    net = SafetyNet()
+    logger = logging.getLogger("ivr")
+    logger.addHandler(net)
+    stop = Gunicorn.stop
+
+    def stop_and_read_its_log(server) -> None:
+        stop(server)
+        log = server.log.read_text(errors="replace")
+        net.signs += [f"gunicorn: {line}" for line in log.splitlines() if "fault in " in line]
+
+    monkeypatch.setattr(Gunicorn, "stop", stop_and_read_its_log)
+    request.node.stash[SAFETY_NET] = net
+    yield net
+    logger.removeHandler(net)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    """Fail a test in which the safety net answered, unless the test is about the net."""
+    result = yield  # a test that failed already is reported as it failed
+    net = item.stash.get(SAFETY_NET, None)
+    if net is not None and item.get_closest_marker("safety_net") is None:
+        signs = net.signs + net.errors_stored()
+        if signs:
+            pytest.fail(
+                "the safety net answered (a crash the caller would have heard as "
+                "'the help line is having a problem'):\n  " + "\n  ".join(signs[:10]),
+                pytrace=False,
+            )
+    return result
 
 
 # Databases ------------------------------------------------------------------

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from ivr.cli import main
+import argparse
+
+import pytest
+
+from ivr.cli import build_parser, main
 
 
 def test_check_passes_on_shipped_files(capsys):
@@ -87,3 +91,72 @@ def test_db_upgrade_and_downgrade(tmp_path, monkeypatch, capsys):
         "database upgraded to head",
         "database downgraded to base",
     ]
+
+
+@pytest.fixture
+def simulated(tmp_path, monkeypatch):
+    """`ivr call` and `ivr text` on their own database, with no Twilio credentials."""
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'sim.sqlite3'}")
+    monkeypatch.setenv("IVR_ENV", "development")
+    monkeypatch.setenv("IVR_NOW", "2026-12-01T10:00:00-05:00")
+    for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "PUBLIC_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_ivr_text_answers_each_run_and_says_why_it_is_silent(simulated, capsys):
+    for words in (["info", "metadona"], ["STOP"], ["detox"]):
+        assert main(["text", *words]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "[Tue 01 Dec 2026 10:00 EST at the center: open]"
+    assert out[1].startswith("Las medicinas")
+    assert out[3].startswith("You will get no more texts")
+    assert out[5] == "[no reply: this number opted out]"
+
+
+@pytest.mark.parametrize(
+    ("interrupt", "code", "last"),
+    [(KeyboardInterrupt, 130, "[stopped]"), (EOFError, 0, "[you hung up]")],
+)
+def test_ivr_call_ends_cleanly_on_ctrl_c_and_ctrl_d(
+    simulated, monkeypatch, capsys, interrupt, code, last
+):
+    def press(prompt):
+        raise interrupt
+
+    monkeypatch.setattr("builtins.input", press)
+    assert main(["call"]) == code
+    out = capsys.readouterr()
+    assert out.out.splitlines()[-1] == last and out.err == ""
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["call", "--at", "tomorrow"], "ivr call: error: argument --at: not an ISO 8601 time"),
+        (["text", "--at", "2026-12-01T10:00", "hi"], "argument --at: needs a UTC offset"),
+        (["text", "--from", "555", "hi"], "argument --from: not a number like +12035550100"),
+        (["text"], "ivr text: error: the following arguments are required: words"),
+        (["handle", "one", "--by", "Dana"], "argument id: invalid int value: 'one'"),
+        (["ring"], "ivr: error: argument command: invalid choice: 'ring'"),
+    ],
+)
+def test_bad_arguments_get_one_line_and_exit_2(argv, message, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.splitlines()) == 1
+
+
+def test_every_command_and_option_has_help():
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    helped = {choice.dest: choice.help for choice in commands._choices_actions}
+    assert set(helped) == set(commands.choices) and all(helped.values())
+    missing = [
+        f"{name} {action.dest}"
+        for name, command in commands.choices.items()
+        for action in command._actions
+        if not action.help
+    ]
+    assert missing == []
