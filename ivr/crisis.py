@@ -42,6 +42,7 @@ GAP = "~"
 MAX_GAP = 3
 SLIP = 88  # rapidfuzz ratio for a one-letter slip in a long word
 SLIP_LENGTH = 7
+MODEL_MIN_WORDS = 3  # one or two words ("END", "STOP") are commands: phrases alone judge them
 LOOK_BACK = 1  # negation: the word just before a phrase, not counting `skip` words
 
 
@@ -202,7 +203,7 @@ class Recognizer:
                         context = context or any(True for _ in pattern.find(said))
             context = context or self._has_context(said)
             danger = danger or any(True for p in self.danger_words for _ in p.find(said))
-        if joking or not (self.model and danger and not context):
+        if joking or len(every) < MODEL_MIN_WORDS or not (self.model and danger and not context):
             return None
         if kind := self.model.crisis(text):
             return Danger(kind, "", "(model)")
