@@ -80,6 +80,14 @@ class Pattern:
                 if word != GAP and not word.endswith("*"):
                     yield word
 
+    @cached_property
+    def anchor(self) -> frozenset[str] | None:
+        """Whole words one of which must be said for the pattern to match (None: no such set)."""
+        first = self.steps[0] if self.steps else (GAP,)
+        if first == (GAP,) or any(word.endswith("*") for word in first):
+            return None
+        return frozenset(first)
+
     def find(self, said: Sequence[str]) -> Iterable[tuple[int, int]]:
         """Every (start, end) where the pattern matches `said`."""
         for start in range(len(said)):
@@ -98,6 +106,16 @@ class Pattern:
             return
         if at < len(said) and _fits(said[at], words):
             yield from self._match(said, at + 1, step + 1)
+
+
+def _any(patterns: Iterable[Pattern], said: tuple[str, ...]) -> bool:
+    """True when any of the patterns matches somewhere in `said`."""
+    words = frozenset(said)
+    return any(
+        next(iter(p.find(said)), None) is not None
+        for p in patterns
+        if p.anchor is None or p.anchor & words
+    )
 
 
 def _fits(word: str, options: tuple[str, ...]) -> bool:
@@ -190,19 +208,23 @@ class Recognizer:
         """
         context, danger = False, False
         every = tokens(text)
-        joking = any(True for p in self.not_overdose for _ in p.find(every))
+        joking = _any(self.not_overdose, every)
         for said in sentences(text):
             said = self._mend(said)
+            words = frozenset(said)
             for kind in KINDS:
                 for is_past, table in ((False, self.now), (True, self.past)):
                     for pattern_kind, pattern in table:
                         if pattern_kind != kind or (kind == "overdose" and joking):
                             continue
-                        if self._live(pattern, said, is_past, kind):
+                        if pattern.anchor is not None and not pattern.anchor & words:
+                            continue  # its first word is not in the sentence: it cannot match
+                        matches = list(pattern.find(said))
+                        if matches and self._live(matches, said, is_past, kind):
                             return Danger(kind, pattern.lang, pattern.text)
-                        context = context or any(True for _ in pattern.find(said))
+                        context = context or bool(matches)
             context = context or self._has_context(said)
-            danger = danger or any(True for p in self.danger_words for _ in p.find(said))
+            danger = danger or _any(self.danger_words, said)
         if joking or len(every) < MODEL_MIN_WORDS or not (self.model and danger and not context):
             return None
         if kind := self.model.crisis(text):
@@ -211,19 +233,18 @@ class Recognizer:
 
     def _has_context(self, said: tuple[str, ...]) -> bool:
         lists = (self.not_now, self.long_ago, self.was_then, self.idioms, self.fiction)
-        return any(True for patterns in lists for p in patterns for _ in p.find(said))
+        return any(_any(patterns, said) for patterns in lists)
 
-    def _live(self, pattern: Pattern, said: tuple[str, ...], is_past: bool, kind: str) -> bool:
+    def _live(
+        self, matches: list[tuple[int, int]], said: tuple[str, ...], is_past: bool, kind: str
+    ) -> bool:
         """True when the pattern matches somewhere not taken back by its context.
 
         A what-if does not take back a wish to die: "if I relapse I'll kill myself" is a threat.
         """
-        matches = list(pattern.find(said))
-        if not matches:
+        if is_past and _any(self.long_ago, said):
             return False
-        if is_past and any(True for p in self.long_ago for _ in p.find(said)):
-            return False
-        if any(True for p in self.fiction for _ in p.find(said)):
+        if _any(self.fiction, said):
             return False
         context = (
             self.was_then if kind == "suicide" and not is_past else self.not_now + self.was_then

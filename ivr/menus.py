@@ -86,15 +86,22 @@ class Line:
         return Languages.with_vocabulary(phrases("en"), phrases("es"))
 
     @cached_property
-    def phrases(self) -> Mapping[tuple[str, ...], tuple[str, str, bool]]:
-        """Every topic keyword and related word as tokens -> (topic, language, is a keyword)."""
-        found: dict[tuple[str, ...], tuple[str, str, bool]] = {}
+    def phrases(self) -> Mapping[tuple[str, ...], tuple[str, str | None, bool]]:
+        """Every topic keyword and related word as tokens -> (topic, language, is a keyword).
+
+        The language is None for a phrase that topic lists in both ("DETOX", "SUBOXONE").
+        """
+        found: dict[tuple[str, ...], tuple[str, str | None, bool]] = {}
         for strong in (True, False):
             for topic_id, topic in self.spec.topics.items():
                 for lang in LANGS:
                     words = topic.keywords[lang] if strong else topic.related[lang]
                     for word in words:
-                        found.setdefault(tokens(word), (topic_id, lang, strong))
+                        key = tokens(word)
+                        if key not in found:
+                            found[key] = (topic_id, lang, strong)
+                        elif found[key][0] == topic_id and found[key][1] not in (lang, None):
+                            found[key] = (topic_id, None, found[key][2])
         return found
 
     @cached_property

@@ -117,20 +117,9 @@ def _hits(line: Line, said: tuple[str, ...], strong: bool) -> list[tuple[int, st
             if found is None and len(last) > 3 and last.endswith("s"):
                 found = line.phrases.get((*window[:-1], last[:-1]))  # "meetings", "test strip"
             if found and found[2] == strong:
-                hits.append((start, found[0], _only_lang(line, window, found[0])))
+                hits.append((start, found[0], found[1]))
                 covered.update(range(start, start + size))
     return hits
-
-
-def _only_lang(line: Line, window: tuple[str, ...], topic: str) -> str | None:
-    """The one language whose keyword list holds this phrase, or None when both do."""
-    spelled = {
-        lang
-        for lang in LANGS
-        for w in (*line.spec.topics[topic].keywords[lang], *line.spec.topics[topic].related[lang])
-        if tokens(w) == window
-    }
-    return spelled.pop() if len(spelled) == 1 else None
 
 
 def _slips(
@@ -150,7 +139,7 @@ def _slips(
             best = process.extractOne(word, singles, scorer=fuzz.ratio, score_cutoff=SLIP)
             if best and len(best[0]) >= SLIP_LENGTH - 1:
                 topic = line.phrases[(best[0],)][0]
-                hits.append((at, topic, _only_lang(line, (best[0],), topic)))
+                hits.append((at, topic, line.phrases[(best[0],)][1]))
     return hits
 
 
