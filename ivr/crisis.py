@@ -7,12 +7,13 @@ with three kinds of context, all data staff can extend:
 - `not_now`: words before a phrase in its sentence that make it a question or a
   what-if ("what to do if he stops breathing", "como se si alguien tiene"); not for
   a wish to die, where a what-if is a threat ("si recaigo me mato").
-- `long_ago`: time words anywhere in the sentence that make an act that can be
+- `long_ago`: time words anywhere in the message that make an act that can be
   over ("overdosed", "took too many") history ("last year", "hace dos anos").
   Phrases of a state ("not breathing", "me quiero matar") are not made history by
   them ("I used an hour ago and now I can't breathe"), only by `was_then` words
   said before them ("I used to cut myself", "cuando tenia 20 pense en...").
-- `fiction` (a film, a song, a joke) anywhere in the sentence takes a phrase back;
+- `right_now` ("right now", "ahorita") in the sentence: no what-if takes a phrase back.
+- `fiction` (a film, a song, a joke) anywhere in the message takes a phrase back;
   `not_overdose` (laughter, a pet) anywhere in the message takes back an overdose,
   never a wish to die ("lol i want to die" still gets 988).
 - `idioms`: sayings that contain a phrase and mean something else ("me quiero
@@ -146,6 +147,7 @@ class Recognizer:
     idioms: tuple[Pattern, ...]
     fiction: tuple[Pattern, ...]
     not_overdose: tuple[Pattern, ...]
+    right_now: tuple[Pattern, ...]
     negation: frozenset[str]
     skip: frozenset[str]
     danger_words: tuple[Pattern, ...] = ()
@@ -172,6 +174,7 @@ class Recognizer:
             idioms=compiled(crisis.idioms),
             fiction=compiled(crisis.fiction),
             not_overdose=compiled(crisis.not_overdose),
+            right_now=compiled(crisis.right_now),
             negation=single(crisis.negation),
             skip=single(crisis.skip),
             danger_words=compiled(crisis.danger_words),
@@ -209,6 +212,8 @@ class Recognizer:
         context, danger = False, False
         every = tokens(text)
         joking = _any(self.not_overdose, every)
+        history = _any(self.long_ago, every)  # "he OD'd, he's in the hospital now"
+        fiction = _any(self.fiction, every)  # "that show, where she kills herself"
         for said in sentences(text):
             said = self._mend(said)
             words = frozenset(said)
@@ -220,19 +225,23 @@ class Recognizer:
                         if pattern.anchor is not None and not pattern.anchor & words:
                             continue  # its first word is not in the sentence: it cannot match
                         matches = list(pattern.find(said))
+                        if (is_past and history) or fiction:
+                            context = context or bool(matches)
+                            continue
                         if matches and self._live(matches, said, is_past, kind):
                             return Danger(kind, pattern.lang, pattern.text)
                         context = context or bool(matches)
             context = context or self._has_context(said)
             danger = danger or _any(self.danger_words, said)
-        if joking or len(every) < MODEL_MIN_WORDS or not (self.model and danger and not context):
+        quiet = joking or history or fiction or len(every) < MODEL_MIN_WORDS
+        if quiet or not (self.model and danger and not context):
             return None
         if kind := self.model.crisis(text):
             return Danger(kind, "", "(model)")
         return None
 
     def _has_context(self, said: tuple[str, ...]) -> bool:
-        lists = (self.not_now, self.long_ago, self.was_then, self.idioms, self.fiction)
+        lists = (self.not_now, self.long_ago, self.was_then, self.idioms)
         return any(_any(patterns, said) for patterns in lists)
 
     def _live(
@@ -242,12 +251,9 @@ class Recognizer:
 
         A what-if does not take back a wish to die: "if I relapse I'll kill myself" is a threat.
         """
-        if is_past and _any(self.long_ago, said):
-            return False
-        if _any(self.fiction, said):
-            return False
+        threat = kind == "suicide" and not is_past
         context = (
-            self.was_then if kind == "suicide" and not is_past else self.not_now + self.was_then
+            self.was_then if threat or _any(self.right_now, said) else self.not_now + self.was_then
         )
         sayings = [span for p in self.idioms for span in p.find(said)]
         before = [

@@ -239,6 +239,7 @@ class Crisis(Model):
     idioms: Words = Words()
     fiction: Words = Words()
     not_overdose: Words = Words()
+    right_now: Words = Words()
     negation: Words = Words()
     skip: Words = Words()
     danger_words: Words = Words()
