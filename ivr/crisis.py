@@ -12,7 +12,8 @@ with three kinds of context, all data staff can extend:
   Phrases of a state ("not breathing", "me quiero matar") are not made history by
   them ("I used an hour ago and now I can't breathe"), only by `was_then` words
   said before them ("I used to cut myself", "cuando tenia 20 pense en...").
-- `right_now` ("right now", "ahorita") in the sentence: no what-if takes a phrase back.
+- `right_now` ("right now", "ahorita") in the message: no what-if takes a phrase back.
+- `over` ("that was years ago", "ya estoy bien") in the message: it is told as history.
 - `fiction` (a film, a song, a joke) anywhere in the message takes a phrase back;
   `not_overdose` (laughter, a pet) anywhere in the message takes back an overdose,
   never a wish to die ("lol i want to die" still gets 988).
@@ -148,6 +149,7 @@ class Recognizer:
     fiction: tuple[Pattern, ...]
     not_overdose: tuple[Pattern, ...]
     right_now: tuple[Pattern, ...]
+    over: tuple[Pattern, ...]
     negation: frozenset[str]
     skip: frozenset[str]
     danger_words: tuple[Pattern, ...] = ()
@@ -175,6 +177,7 @@ class Recognizer:
             fiction=compiled(crisis.fiction),
             not_overdose=compiled(crisis.not_overdose),
             right_now=compiled(crisis.right_now),
+            over=compiled(crisis.over),
             negation=single(crisis.negation),
             skip=single(crisis.skip),
             danger_words=compiled(crisis.danger_words),
@@ -213,7 +216,10 @@ class Recognizer:
         every = tokens(text)
         joking = _any(self.not_overdose, every)
         history = _any(self.long_ago, every)  # "he OD'd, he's in the hospital now"
-        fiction = _any(self.fiction, every)  # "that show, where she kills herself"
+        now = _any(
+            self.right_now, every
+        )  # "what do I do if he's not breathing, he's here right now"
+        fiction = _any(self.fiction, every) or _any(self.over, every)  # a show; "ya estoy bien"
         for said in sentences(text):
             said = self._mend(said)
             words = frozenset(said)
@@ -228,7 +234,7 @@ class Recognizer:
                         if (is_past and history) or fiction:
                             context = context or bool(matches)
                             continue
-                        if matches and self._live(matches, said, is_past, kind):
+                        if matches and self._live(matches, said, is_past, kind, now):
                             return Danger(kind, pattern.lang, pattern.text)
                         context = context or bool(matches)
             context = context or self._has_context(said)
@@ -245,16 +251,19 @@ class Recognizer:
         return any(_any(patterns, said) for patterns in lists)
 
     def _live(
-        self, matches: list[tuple[int, int]], said: tuple[str, ...], is_past: bool, kind: str
+        self,
+        matches: list[tuple[int, int]],
+        said: tuple[str, ...],
+        is_past: bool,
+        kind: str,
+        now: bool = False,
     ) -> bool:
         """True when the pattern matches somewhere not taken back by its context.
 
         A what-if does not take back a wish to die: "if I relapse I'll kill myself" is a threat.
         """
         threat = kind == "suicide" and not is_past
-        context = (
-            self.was_then if threat or _any(self.right_now, said) else self.not_now + self.was_then
-        )
+        context = self.was_then if threat or now else self.not_now + self.was_then
         sayings = [span for p in self.idioms for span in p.find(said)]
         before = [
             end

@@ -240,6 +240,7 @@ class Crisis(Model):
     fiction: Words = Words()
     not_overdose: Words = Words()
     right_now: Words = Words()
+    over: Words = Words()
     negation: Words = Words()
     skip: Words = Words()
     danger_words: Words = Words()
