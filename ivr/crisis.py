@@ -44,6 +44,7 @@ GAP = "~"
 MAX_GAP = 3
 SLIP = 88  # rapidfuzz ratio for a one-letter slip in a long word
 SLIP_LENGTH = 7
+MODEL = "(model)"  # the phrase of a danger the model found
 MODEL_MIN_WORDS = 3  # one or two words ("END", "STOP") are commands: phrases alone judge them
 LOOK_BACK = 1  # negation: the word just before a phrase, not counting `skip` words
 
@@ -243,7 +244,7 @@ class Recognizer:
         if quiet or not (self.model and danger and not context):
             return None
         if kind := self.model.crisis(text):
-            return Danger(kind, "", "(model)")
+            return Danger(kind, "", MODEL)
         return None
 
     def _has_context(self, said: tuple[str, ...]) -> bool:

@@ -25,6 +25,7 @@ from .compliance import (
     START_WORDS,
     STOP_WORDS,
 )
+from .crisis import MODEL
 from .menus import ECHO_MIN, ECHO_WORDS, Line, normalize_word
 from .schema import LANGS
 from .texting import menu_text, outgoing, topic_text
@@ -59,6 +60,8 @@ def plain(text: str) -> str:
 def crisis(line: Line, text: str) -> tuple[str, str] | None:
     """('overdose' or 'suicide', language of the phrase) when a message speaks of a danger now."""
     danger = line.crisis.find(text)
+    if danger and danger.phrase == MODEL and _bare_keyword(line, text):
+        danger = None  # a bare topic keyword ("LLAMAR AL 911") asks for that topic
     return (danger.kind, danger.lang) if danger else None
 
 
@@ -91,6 +94,14 @@ def match_topic(line: Line, text: str) -> tuple[str, str | None] | None:
     if line.topic_model and (guess := line.topic_model.best(text)):
         return guess, None  # no keyword at all: the model trained on real questions
     return None
+
+
+def _bare_keyword(line: Line, text: str) -> bool:
+    """True when the message is one topic keyword, with or without a leading 'info'."""
+    words = normalize_word(text).split()
+    while len(words) > 1 and words[0] in LEADING:
+        words = words[1:]
+    return "".join(words) in line.keywords
 
 
 def _keyword(line: Line, topic: str, joined: str) -> tuple[str, str | None]:
@@ -179,6 +190,8 @@ def reply_to(
     word = normalize_word(text).replace(" ", "")
     found = match_topic(line, text)
     danger = line.crisis.find(text)
+    if danger and danger.phrase == MODEL and _bare_keyword(line, text):
+        danger = None  # a bare topic keyword ("LLAMAR AL 911") asks for that topic
     hint = (danger.lang if danger else None) or last_lang or (found[1] if found else None)
     lang = guess_language(line, text, hint)
     twilio = opt_out_type.upper()

@@ -69,6 +69,7 @@ SPELLED_OUT = {
     "usin": "using",
     "goin": "going",
     "slowin": "slowing",
+    "killin": "killing",
     "tok": "took",
     "tonights": "tonight is",
     # Spanish
@@ -76,7 +77,6 @@ SPELLED_OUT = {
     "xq": "porque",
     "pq": "porque",
     "porq": "porque",
-    "x": "por",
     "d": "de",
     "toy": "estoy",
     "ta": "esta",
@@ -105,10 +105,13 @@ def fold(text: str) -> str:
     return re.sub(r"(?<=[a-z])['’`´](?=[a-z])", "", bare)
 
 
+REPEATED = re.compile(r"([a-z])\1{2,}")  # "ayudaaa", "heeelp", "pleeease": one letter
+
+
 def tokens(text: str) -> tuple[str, ...]:
     """The words of a text, folded and spelled out."""
     out: list[str] = []
-    for word in NOT_A_LETTER.split(fold(text)):
+    for word in NOT_A_LETTER.split(REPEATED.sub(r"\1", fold(text))):
         if word:
             out.extend(SPELLED_OUT.get(word, word).split())
     return tuple(out)
