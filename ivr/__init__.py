@@ -1,35 +1,36 @@
-"""Waterstone Counseling Center's helpline: a Twilio phone menu and text line."""
+"""Waterstone Counseling Center's helpline: a Twilio phone menu and text line.
+
+The web stack (Flask, the webhooks, storage) is imported inside the factory, when an app
+is built, so that importing the pure core (`ivr.call`, `ivr.textline`) never loads it.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from flask import Flask, jsonify
+from .settings import Settings, load_settings, menus_path
 
-from . import sms, voice
-from .menus import load_line
-from .outbound import Messenger
-from .privacy import install_log_masking
-from .security import protect
-from .settings import Settings, load_settings
-from .store import Store
+if TYPE_CHECKING:
+    from flask import Flask
 
-ROOT = Path(__file__).resolve().parent.parent
+__all__ = ["app_settings", "create_app", "menus_path"]
 log = logging.getLogger("ivr")
-
-
-def menus_path(setting: str) -> Path:
-    """Where IVR_MENUS points: as given, else beside the package (the repo root)."""
-    path = Path(setting)
-    if path.is_absolute() or path.exists():
-        return path
-    return ROOT / path
 
 
 def create_app(config: Mapping[str, object] | None = None) -> Flask:
     """Build the helpline app from settings (default: the environment); refuse a broken menu."""
+    from flask import Flask, jsonify
+
+    from . import sms, voice
+    from .menus import load_line
+    from .outbound import Messenger
+    from .privacy import install_log_masking
+    from .security import protect
+    from .store import Store
+
     install_log_masking()
     app = Flask(__name__, instance_relative_config=True)
     settings = app_settings(config, app)
@@ -58,6 +59,8 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
 
 def app_settings(config: Mapping[str, object] | None = None, app: Flask | None = None) -> Settings:
     """Settings with the SQLite default placed in the app's instance folder."""
+    from flask import Flask
+
     instance = Path((app or Flask(__name__)).instance_path)
     settings = load_settings(config, instance)
     if settings.DATABASE_URL.startswith("sqlite:///") and str(instance) in settings.DATABASE_URL:

@@ -113,6 +113,11 @@ def train(path: str, corpus: str, folder: str) -> int:
     return 0
 
 
+def _menu_file(path: str | None) -> Path:
+    """The menu a command reads: the one named, else IVR_MENUS, else the shipped menu."""
+    return Path(path) if path else menus_path(os.environ.get("IVR_MENUS", ""))
+
+
 def _store() -> Store:
     settings = app_settings()
     return Store(settings.DATABASE_URL, settings.SECRET_KEY)
@@ -267,11 +272,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="ivr", description="Waterstone helpline tools")
     commands = parser.add_subparsers(dest="command", required=True)
     checker = commands.add_parser("check", help="validate menus.yaml and content/, and lint them")
-    checker.add_argument("path", nargs="?", default="menus.yaml", help="the menu file to check")
+    checker.add_argument(
+        "path", nargs="?", help="the menu file to check (default: IVR_MENUS, or the shipped one)"
+    )
     evaluator = commands.add_parser(
         "eval", help="measure crisis, topic and language understanding on labelled messages"
     )
-    evaluator.add_argument("path", nargs="?", default="menus.yaml", help="the menu file to use")
+    evaluator.add_argument("path", nargs="?", help="the menu file to use (default as for check)")
     evaluator.add_argument(
         "--corpus", default="tests/corpus", help="folder of tune.yaml, holdout.yaml"
     )
@@ -282,7 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
     trainer = commands.add_parser(
         "train", help="fit the crisis model on the tuning messages (needs the train extra)"
     )
-    trainer.add_argument("path", nargs="?", default="menus.yaml", help="the menu file to use")
+    trainer.add_argument("path", nargs="?", help="the menu file to use (default as for check)")
     trainer.add_argument(
         "--corpus", default="tests/corpus/tune.yaml", help="the labelled tuning messages"
     )
@@ -342,11 +349,11 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `ivr` console script."""
     args = build_parser().parse_args(argv)
     if args.command == "check":
-        return check(str(Path(args.path)))
+        return check(str(_menu_file(args.path)))
     if args.command == "eval":
-        return evaluate(str(Path(args.path)), args.corpus, args.wrong, args.targets)
+        return evaluate(str(_menu_file(args.path)), args.corpus, args.wrong, args.targets)
     if args.command == "train":
-        return train(str(Path(args.path)), args.corpus, args.out)
+        return train(str(_menu_file(args.path)), args.corpus, args.out)
     if args.command == "db":
         return db(args.action, args.revision)
     if args.command == "purge":

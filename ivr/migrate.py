@@ -1,14 +1,18 @@
-"""Apply Alembic migrations from the repository's migrations/ folder (`ivr db upgrade`)."""
+"""Apply the Alembic migrations the line ships (`ivr db upgrade`).
+
+From a checkout they are migrations/ at the repository root; from an installed wheel, the
+copy packaged in ivr/data/migrations/ (settings.shipped).
+"""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+from .settings import shipped
+
+MIGRATIONS = shipped("migrations")
 
 
 def _config(engine: Engine, connection) -> Config:

@@ -11,6 +11,9 @@ from pathlib import Path
 DEV_SECRET = "dev-only-not-secret"
 SECRETS = ("TWILIO_AUTH_TOKEN", "SECRET_KEY", "DATABASE_URL")  # never printed or logged
 AT_LEAST_ONE = ("IVR_SMS_PER_MINUTE", "IVR_SMS_REPEATS", "IVR_SMS_REPEAT_WINDOW_MINUTES")
+PACKAGE = Path(__file__).resolve().parent
+CHECKOUT = PACKAGE.parent  # the repository root, when running from a source checkout
+PACKAGED = PACKAGE / "data"  # the copies setup.py puts in a built wheel
 
 
 class SettingsError(ValueError):
@@ -26,7 +29,7 @@ class Settings:
     TWILIO_API_BASE: str = "https://api.twilio.com"
     DATABASE_URL: str = ""
     SECRET_KEY: str = DEV_SECRET
-    IVR_MENUS: str = "menus.yaml"
+    IVR_MENUS: str = ""  # unset: the shipped menu (see shipped())
     IVR_NOW: str = ""
     IVR_ENV: str = "production"
     IVR_RETENTION_DAYS: int = 90
@@ -51,6 +54,30 @@ class Settings:
     def now(self) -> datetime | None:
         """The fixed moment from IVR_NOW, or None to use the clock."""
         return parse_now(self.IVR_NOW) if self.IVR_NOW else None
+
+
+def shipped(name: str) -> Path:
+    """What the line ships at the repository root (menus.yaml, content, migrations).
+
+    From a source checkout, the checkout's own, which staff edit; from an installed
+    wheel, the copy setup.py packaged under ivr/data/ when the wheel was built.
+    """
+    if (CHECKOUT / "pyproject.toml").is_file() and (CHECKOUT / name).exists():
+        return CHECKOUT / name
+    return PACKAGED / name
+
+
+def menus_path(setting: str) -> Path:
+    """The menu file IVR_MENUS names; unset, the shipped menu.
+
+    A relative name is read from the working folder, else beside the shipped menu.
+    """
+    if not setting:
+        return shipped("menus.yaml")
+    path = Path(setting)
+    if path.is_absolute() or path.exists():
+        return path
+    return shipped("menus.yaml").parent / path
 
 
 def parse_now(value: str) -> datetime:

@@ -1,0 +1,194 @@
+"""The import contract (../shared/STYLE.md, "Layers"): arrows between parts that must never exist.
+
+Read from the source with `ast`: every import a module makes (at the top or inside a
+function, but not under `if TYPE_CHECKING:`), followed through the other ivr modules it
+imports, so a rule also catches a forbidden package reached through a neighbour. Then the
+same for real: importing the core in a fresh interpreter must not load the web stack.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+IVR = Path(__file__).resolve().parent.parent / "ivr"
+
+CORE = (
+    "call",
+    "textline",
+    "understand",
+    "prompts",
+    "texting",
+    "schedule",
+    "segments",
+    "crisis",
+    "model",
+    "language",
+    "wording",
+    "limits",
+)
+MENU_MODEL = ("schema", "menus", "problems")
+STORAGE = ("store",)
+
+WEB = {"flask", "werkzeug", "twilio", "ivr.voice", "ivr.sms", "ivr.edge", "ivr.security"}
+DATABASE = {"sqlalchemy", "alembic", "psycopg", "ivr.store", "ivr.migrate"}
+OUTBOUND = {"twilio", "ivr.outbound"}
+TOOLS = {"ivr.cli", "ivr.simulator"}
+
+RULES = [  # (part, its modules, what none of them may reach)
+    ("core", CORE, WEB | DATABASE | OUTBOUND | TOOLS),
+    ("menu model", MENU_MODEL, WEB | DATABASE | OUTBOUND | TOOLS),
+    ("storage", STORAGE, WEB | OUTBOUND | TOOLS),
+]
+
+# Arrows that exist today and are not this test's to remove: each one must still exist
+# (a strict xfail), so the entry goes as soon as the code is fixed.
+KNOWN = {
+    ("ivr.call", "twilio"): "issue 10 item 7: call.py builds its reply values from twiml.py, "
+    "which also renders them with the twilio package; the values belong in the core, the "
+    "rendering in the web layer",
+}
+
+
+def _in_type_checking(node: ast.If) -> bool:
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+class _Imports(ast.NodeVisitor):
+    """The modules one ivr module imports: `ivr.x` for its own, the top name for others."""
+
+    def __init__(self) -> None:
+        self.found: set[str] = set()
+
+    def visit_If(self, node: ast.If) -> None:
+        if _in_type_checking(node):
+            for child in node.orelse:
+                self.visit(child)
+        else:
+            self.generic_visit(node)
+
+    def visit_Import(self, node: ast.Import) -> None:
+        self.found |= {_name(alias.name) for alias in node.names}
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        if node.module == "__future__":
+            return
+        if node.level and node.module:  # from .menus import Line
+            self.found.add(f"ivr.{node.module.split('.')[0]}")
+        elif node.level:  # from . import call, schedule
+            self.found |= {f"ivr.{alias.name}" for alias in node.names}
+        elif node.module == "ivr":  # from ivr import store
+            self.found |= {f"ivr.{alias.name}" for alias in node.names}
+        else:
+            self.found.add(_name(node.module or ""))
+
+
+def _name(module: str) -> str:
+    parts = module.split(".")
+    return ".".join(parts[:2]) if parts[0] == "ivr" and len(parts) > 1 else parts[0]
+
+
+@cache
+def imports(module: str) -> frozenset[str]:
+    """What `ivr.<module>` imports directly."""
+    visitor = _Imports()
+    visitor.visit(ast.parse((IVR / f"{module}.py").read_text(encoding="utf-8")))
+    return frozenset(visitor.found)
+
+
+def reach(module: str) -> dict[str, list[str]]:
+    """Everything `ivr.<module>` imports, directly or through other ivr modules, with a path."""
+    start = f"ivr.{module}"
+    paths = {start: [start]}
+    todo = [start]
+    while todo:
+        current = todo.pop()
+        name = current.removeprefix("ivr.")
+        if not (IVR / f"{name}.py").is_file():
+            continue
+        for imported in sorted(imports(name)):
+            if imported not in paths:
+                paths[imported] = [*paths[current], imported]
+                if imported.startswith("ivr."):
+                    todo.append(imported)
+    del paths[start]
+    return paths
+
+
+def test_every_module_is_in_the_graph():
+    """A module renamed or removed must leave these lists too, or the rules check nothing."""
+    listed = {m for _, modules, _ in RULES for m in modules}
+    assert sorted(listed - {p.stem for p in IVR.glob("*.py")}) == []
+
+
+CASES = [
+    pytest.param(
+        f"ivr.{module}",
+        forbidden,
+        id=f"{part}: ivr.{module}",
+    )
+    for part, modules, forbidden in RULES
+    for module in modules
+]
+
+
+@pytest.mark.parametrize(("module", "forbidden"), CASES)
+def test_no_forbidden_import(module, forbidden):
+    found = reach(module.removeprefix("ivr."))
+    wrong = [
+        " -> ".join([module, *found[name]])
+        for name in sorted(forbidden & found.keys())
+        if (module, name) not in KNOWN
+    ]
+    assert wrong == []
+
+
+@pytest.mark.parametrize(
+    ("module", "name"),
+    [
+        pytest.param(*arrow, marks=pytest.mark.xfail(strict=True, reason=why))
+        for arrow, why in KNOWN.items()
+    ],
+)
+def test_known_arrow_is_gone(module, name):
+    assert name not in reach(module.removeprefix("ivr."))
+
+
+# At run time -----------------------------------------------------------------
+
+WEB_STACK = ("flask", "werkzeug", "sqlalchemy", "alembic", "twilio") + tuple(
+    sorted(m for m in WEB | DATABASE | OUTBOUND if m.startswith("ivr."))
+)
+
+
+def loaded_by(module: str) -> list[str]:
+    """The web-stack modules a fresh interpreter has loaded after `import <module>`."""
+    probe = (
+        f"import json, sys, {module}; "
+        f"print(json.dumps(sorted({{m.split('.')[0] if not m.startswith('ivr.') else m "
+        f"for m in sys.modules}} & set({list(WEB_STACK)!r}))))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    return json.loads(done.stdout)
+
+
+def test_importing_the_call_core_loads_no_web_stack():
+    loaded = loaded_by("ivr.call")
+    known = [name for (module, name) in KNOWN if module == "ivr.call"]
+    assert [name for name in loaded if name not in known] == []
+    assert "flask" not in loaded
+
+
+def test_importing_the_text_core_loads_no_web_stack():
+    assert loaded_by("ivr.textline") == []
