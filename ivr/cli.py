@@ -38,7 +38,7 @@ def check(path: str) -> int:
     except MenuError as exc:
         for problem in exc.problems:
             print(f"error: {problem}")
-        print(f"{len(exc.problems)} errors; the line cannot start with this menu.")
+        print(f"{_count(len(exc.problems), 'error')}; the line cannot start with this menu.")
         return 1
     problems, rows = lint(line)
     problems = list(line.warnings) + problems
@@ -57,7 +57,7 @@ def check(path: str) -> int:
     print("before: seconds of greeting and menus heard before the summary (45 at most).")
     errors = sum(p.level == "error" for p in problems)
     warnings = len(problems) - errors
-    print(f"{errors} errors, {warnings} warnings.")
+    print(f"{_count(errors, 'error')}, {_count(warnings, 'warning')}.")
     return 1 if errors else 0
 
 
@@ -123,8 +123,27 @@ def _store() -> Store:
     return Store(settings.DATABASE_URL, settings.SECRET_KEY)
 
 
-def db(action: str, revision: str | None, quiet: bool = False) -> int:
-    """Apply (upgrade) or undo (downgrade) migrations on DATABASE_URL."""
+def _count(n: int, what: str) -> str:
+    """'1 error', '2 errors'."""
+    return f"{n} {what}" if n == 1 else f"{n} {what}s"
+
+
+def db(action: str, revision: str | None, quiet: bool = False, yes: bool = False) -> int:
+    """Apply (upgrade) or undo (downgrade) migrations on DATABASE_URL.
+
+    Undoing migrations deletes what they hold (people waiting, opt-outs), so it asks first.
+    """
+    if action == "downgrade" and not yes:
+        target = revision or "base"
+        print(f"This undoes migrations down to {target} and DELETES what those tables hold:")
+        print("people waiting for a call back, voicemails, opt-outs and reports.")
+        try:
+            answer = input("Type 'delete' to go on: ") if sys.stdin.isatty() else ""
+        except EOFError:
+            answer = ""
+        if answer.strip() != "delete":
+            print("Nothing was changed. (Pass --yes to skip this question.)")
+            return 1
     engine = engine_for(app_settings().DATABASE_URL)
     if action == "upgrade":
         migrate.upgrade(engine, revision or "head")
@@ -152,7 +171,12 @@ def purge(older_than: timedelta | None) -> int:
     try:
         done = _store().purge(now - age)
     except StoreError as exc:
-        print(f"purge failed: database error {exc}", file=sys.stderr)
+        reason = f"{exc} {exc.__cause__ or ''}"  # the driver's words are on the cause
+        missing = re.search(r"no such table|does not exist|UndefinedTable", reason, re.I)
+        if missing:
+            print("purge failed: the database has no tables yet; run `ivr db upgrade` first.")
+        else:
+            print(f"purge failed: the database could not do it ({exc})", file=sys.stderr)
         return 1
     print(
         f"purged rows older than {age.days} days: {done.requests} handled voicemails and "
@@ -260,6 +284,13 @@ def serve(host: str, port: int) -> int:
     if "IVR_ENV" not in os.environ:
         os.environ["IVR_ENV"] = "development"
         print("ivr serve: IVR_ENV=development (set IVR_ENV=production on a real deployment)")
+    try:
+        load_line(menus_path(os.environ.get("IVR_MENUS", "")))
+    except MenuError as exc:  # say it here, once, before gunicorn forks workers that each fail
+        for problem in exc.problems:
+            print(f"error: {problem}")
+        print(f"ivr serve: {_count(len(exc.problems), 'error')} in the menu; fix, then run again.")
+        return 1
     db("upgrade", None)
     workers = os.environ.get("WEB_CONCURRENCY", "2")
     args = ["gunicorn", "--bind", f"{host}:{port}", "--workers", workers, "ivr:create_app()"]
@@ -313,6 +344,9 @@ def build_parser() -> argparse.ArgumentParser:
     database.add_argument(
         "revision", nargs="?", help="where to stop (default: head to upgrade, base to downgrade)"
     )
+    database.add_argument(
+        "--yes", action="store_true", help="downgrade without asking (it deletes data)"
+    )
     purger = commands.add_parser("purge", help="delete records past the retention period")
     purger.add_argument(
         "--older-than",
@@ -355,7 +389,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "train":
         return train(str(_menu_file(args.path)), args.corpus, args.out)
     if args.command == "db":
-        return db(args.action, args.revision)
+        return db(args.action, args.revision, yes=args.yes)
     if args.command == "purge":
         return purge(args.older_than)
     if args.command == "call":

@@ -33,7 +33,7 @@ def test_check_reports_load_errors_and_fails(menu_copy, edit_yaml, capsys):
     assert (
         "error: menus.yaml:" in out and "center.time_zone: unknown time zone 'Nowhere/Land'" in out
     )
-    assert out.rstrip().endswith("1 errors; the line cannot start with this menu.")
+    assert out.rstrip().endswith("1 error; the line cannot start with this menu.")
 
 
 def test_check_fails_on_a_lint_error(menu_copy, edit_yaml, capsys):
@@ -44,7 +44,7 @@ def test_check_fails_on_a_lint_error(menu_copy, edit_yaml, capsys):
     assert main(["check", str(menu_copy)]) == 1
     out = capsys.readouterr().out
     assert "error: content/relapse.yaml: spoken.en: 96 s spoken; at most 90" in out
-    assert "1 errors, 0 warnings." in out
+    assert "1 error, 0 warnings." in out
 
 
 def test_check_passes_with_warnings(menu_copy, capsys):
@@ -84,13 +84,32 @@ def test_db_upgrade_and_downgrade(tmp_path, monkeypatch, capsys):
     assert main(["db", "upgrade"]) == 0
     engine = create_engine(url)
     assert "requests" in inspect(engine).get_table_names()
-    assert main(["db", "downgrade"]) == 0
+    capsys.readouterr()
+    assert main(["db", "downgrade"]) == 1  # not a terminal and no --yes: it asks, nobody agrees
+    assert "requests" in inspect(engine).get_table_names()
+    assert "Nothing was changed." in capsys.readouterr().out
+    assert main(["db", "downgrade", "--yes"]) == 0
     assert inspect(engine).get_table_names() == ["alembic_version"]
     engine.dispose()
-    assert capsys.readouterr().out.splitlines() == [
-        "database upgraded to head",
-        "database downgraded to base",
-    ]
+    assert capsys.readouterr().out.splitlines() == ["database downgraded to base"]
+
+
+def test_purge_on_a_database_with_no_tables_says_what_to_do(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'empty.sqlite3'}")
+    assert main(["purge"]) == 1
+    assert "run `ivr db upgrade` first" in capsys.readouterr().out
+
+
+def test_serve_stops_on_a_broken_menu_before_starting_gunicorn(
+    menu_copy, edit_yaml, monkeypatch, capsys
+):
+    edit_yaml(menu_copy, lambda d: d["center"].update(time_zone="Nowhere/Land"))
+    monkeypatch.setenv("IVR_MENUS", str(menu_copy))
+    monkeypatch.setattr("os.execvp", lambda *a: pytest.fail("gunicorn must not start"))
+    assert main(["serve"]) == 1
+    out = capsys.readouterr().out
+    assert "unknown time zone 'Nowhere/Land'" in out
+    assert "ivr serve: 1 error in the menu; fix, then run again." in out
 
 
 @pytest.fixture
