@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import string
-import unicodedata
 from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from .language import Languages
 from .model import TOPIC_FILE, Model
 from .problems import MenuError, Problem, YamlDoc, read_yaml
 from .schema import LANGS, PLACEHOLDERS, Keys, Menu, MenusFile, TopicContent
-from .wording import tokens
+from .wording import fold, tokens
 
 MAX_OPTIONS = 5
 ECHO_WORDS, ECHO_MIN = 8, 5  # a text opening with 5 to 8 words of one of ours is an echo
@@ -127,9 +126,7 @@ class Line:
 
 def normalize_word(text: str) -> str:
     """Upper-case, strip accents and everything but letters, digits and spaces."""
-    folded = unicodedata.normalize("NFKD", text)
-    plain = "".join(c for c in folded if not unicodedata.combining(c))
-    return re.sub(r"[^A-Z0-9 ]+", "", plain.upper()).strip()
+    return re.sub(r"[^A-Z0-9 ]+", "", fold(text).upper()).strip()
 
 
 def load_line(menus_path: str | Path, content_dir: str | Path | None = None) -> Line:

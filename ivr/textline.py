@@ -8,7 +8,6 @@ opt-out rules, then keywords.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,7 +28,7 @@ from .crisis import MODEL
 from .menus import ECHO_MIN, ECHO_WORDS, Line, normalize_word
 from .schema import LANGS
 from .texting import menu_text, outgoing, topic_text
-from .wording import tokens
+from .wording import fold, tokens
 
 LEADING = {"INFO", "ABOUT", "ON", "SOBRE", "ACERCA", "DE", "MAS", "MORE", "PLEASE", "PORFAVOR"}
 FUZZY_CUTOFF = 80  # rapidfuzz ratio; tests check that no two keywords are this close
@@ -51,10 +50,8 @@ class TextReply:
 
 
 def plain(text: str) -> str:
-    """Lower-case, no accents, punctuation as spaces, single spaces."""
-    folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text).lower())
-    bare = "".join(c for c in folded if not unicodedata.combining(c))
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", bare).split())
+    """Lower-case, no accents, punctuation as spaces, single spaces (the one normaliser's fold)."""
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", fold(text)).split())
 
 
 def crisis(line: Line, text: str) -> tuple[str, str] | None:

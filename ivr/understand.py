@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz
 
 from .menus import Line
+from .wording import fold
 
 KEYS = set("0123456789*#")
 NUMBER_WORDS = {
@@ -94,10 +94,8 @@ class Heard:
 
 
 def words(text: str) -> list[str]:
-    """Lower-case words without accents or punctuation."""
-    folded = unicodedata.normalize("NFKD", text.lower())
-    plain = "".join(c for c in folded if not unicodedata.combining(c))
-    return re.findall(r"[a-z0-9*]+", plain)
+    """Lower-case words without accents or punctuation (the one normaliser's fold)."""
+    return re.findall(r"[a-z0-9*]+", fold(text))
 
 
 def _says(spoken: list[str], phrase: str) -> bool:
