@@ -9,7 +9,17 @@ from flask import Blueprint, Response, current_app, request
 from twilio.twiml.messaging_response import MessagingResponse
 
 from . import limits, schedule, textline
-from .edge import alert, caller, line, now, store
+from .edge import (
+    alert,
+    caller,
+    form_text,
+    line,
+    now,
+    owed_alert,
+    send_owed_alert,
+    store,
+    twilio_id,
+)
 from .store import StoreError
 from .texting import outgoing
 
@@ -38,20 +48,24 @@ def _xml(document: str) -> Response:
 @bp.post("/sms")
 def incoming():
     """One incoming text: answered once per MessageSid, safety first, opt-outs obeyed."""
-    sid = (request.form.get("MessageSid") or request.form.get("SmsSid") or "")[:64]
+    sid = twilio_id("MessageSid") or twilio_id("SmsSid")
     key = f"sms:{sid}" if sid else ""
     number = caller()
     body = request.form.get("Body", "")[:1600]
-    if key and not _first_delivery(key):
-        # A retry: exactly the saved reply, and no second event, opt-out or alert.
-        saved = _saved_reply(key)
-        return _xml(saved if saved is not None else _document(_decide(number, body)))
+    saved = _saved_reply(key)
+    if saved is not None:
+        # A retry: exactly the first reply, and no second event, opt-out or request; only a
+        # staff alert the first delivery could not send goes out now.
+        send_owed_alert(key)
+        return _xml(saved)
     said = textline.plain(body)
     decision = _decide(number, body)
     recent = _recent(number, said)
     decision = limits.limit(line(), decision, recent, _limits())
-    decision = _perform(number, decision, alert_crisis=recent.repeats == 0)
-    document = _document(decision)
+    decision, first = _perform(number, key, decision, alert_crisis=recent.repeats == 0)
+    if not first:  # the same message, delivered twice at once: the other answered first
+        saved = _saved_reply(key)
+        return _xml(saved if saved is not None else _document(_unclaimed(decision)))
     store().record(
         now(),
         "sms",
@@ -62,26 +76,15 @@ def incoming():
         detail="reply" if decision.body else "silent",
         said=said,
     )
-    if key:
-        try:
-            store().save_reply(key, document)
-        except StoreError:
-            log.error("reply not kept for retries")
-    return _xml(document)
-
-
-def _first_delivery(key: str) -> bool:
-    try:
-        return store().claim(key, now())
-    except StoreError:
-        return True  # cannot tell: answering twice beats not answering
+    return _xml(_document(decision))
 
 
 def _saved_reply(key: str) -> str | None:
+    """The reply a delivery with this key got, when one was answered and kept."""
     try:
-        return store().reply_for(key)
+        return store().reply_for(key) if key else None
     except StoreError:
-        return None
+        return None  # cannot tell: answering twice beats not answering
 
 
 def _decide(number: str, body: str) -> textline.TextReply:
@@ -117,31 +120,70 @@ def _recent(number: str, said: str) -> limits.Recent:
 
 
 def _perform(
-    number: str, decision: textline.TextReply, alert_crisis: bool = True
-) -> textline.TextReply:
-    """Store what the decision needs stored; say so plainly when storage fails.
+    number: str, key: str, decision: textline.TextReply, alert_crisis: bool = True
+) -> tuple[textline.TextReply, bool]:
+    """Store what the decision needs stored, claiming the MessageSid with the reply in the same
+    transaction; then alert staff. Returns the reply, and False when another delivery of the
+    same message claimed it first (and did all this).
 
-    Staff hear of a crisis once, not again for the same words from the same number.
+    When storage fails nothing is claimed, so a retry performs it again; the reply says so
+    plainly. Staff hear of a crisis once, not again for the same words from the same number.
     """
-    spec, memory = line().spec, store()
+    memory, at, once = store(), now(), key or None
+    document, owed = _document(decision), _alert(decision, alert_crisis)
     try:
         if decision.kind == "opt-out":
-            memory.opt_out(number, request.form.get("Body", "")[:40], now())
+            words = form_text("Body", 40)
+            first = memory.opt_out(number, words, at, once=once, reply=document) is not None
         elif decision.kind == "opt-in":
-            memory.opt_in(number)
+            first = memory.opt_in(number, once=once, at=at, reply=document) is not None
         elif decision.kind == "callback" and decision.body:
-            memory.add_request("callback", "sms", number, decision.lang, now())
-            alert(spec.staff.alert_callback)
+            stored = memory.add_request(
+                "callback", "sms", number, decision.lang, at, once=once, reply=document, unsent=owed
+            )
+            first = stored is not None
+        else:
+            first = memory.claim(key, at, reply=document, unsent=owed) if key else True
     except StoreError:
-        name = "sms_optout_failed" if decision.kind == "opt-out" else "sms_storage_down"
-        if decision.kind == "opt-in":
-            return decision  # they asked for texts again; the reply does no harm
-        body = outgoing(getattr(spec.messages, name)[decision.lang])
-        return textline.TextReply(body, decision.lang, "error", decision.topic)
+        if owed and decision.kind == "crisis":
+            alert(owed)  # safety does not wait for the database
+        return _unstored(decision), True
+    if owed and key:
+        send_owed_alert(key)
+    elif owed:
+        alert(owed)  # no MessageSid to keep it by
+    return decision, first
+
+
+def _alert(decision: textline.TextReply, alert_crisis: bool) -> str | None:
+    """The staff alert a reply calls for (a call-back; a crisis in opening hours), if any."""
+    spec = line().spec
+    if decision.kind == "callback" and decision.body:
+        return owed_alert(spec.staff.alert_callback)
     if decision.kind == "crisis" and alert_crisis and schedule.is_open(spec.center, now()):
         language = spec.languages[decision.lang].name
-        alert(spec.staff.alert_crisis.format(kind=decision.crisis, language=language))
-    return decision
+        return owed_alert(spec.staff.alert_crisis.format(kind=decision.crisis, language=language))
+    return None
+
+
+def _unclaimed(decision: textline.TextReply) -> textline.TextReply:
+    """The reply for a delivery claimed before that kept no reply (an older version's claim).
+
+    Opt-outs and opt-ins were stored all the same; a call-back request was not.
+    """
+    return _unstored(decision) if decision.kind == "callback" else decision
+
+
+def _unstored(decision: textline.TextReply) -> textline.TextReply:
+    """The reply when what the decision needed stored was not: say so plainly."""
+    if decision.kind == "opt-out":
+        name = "sms_optout_failed"
+    elif decision.kind in ("opt-in", "callback") and decision.body:
+        name = "sms_storage_down"  # never "you can get texts again" while the opt-out stands
+    else:
+        return decision  # a reply that needs nothing kept
+    body = outgoing(getattr(line().spec.messages, name)[decision.lang])
+    return textline.TextReply(body, decision.lang, "not-stored", decision.topic)
 
 
 @bp.post("/sms/fallback")
@@ -151,5 +193,6 @@ def fallback():
         messages = line().spec.messages.sms_fallback
         body = outgoing(f"{messages.en} {messages.es}")
     except Exception:  # the last line of defence must answer something safe
+        log.exception("fallback text failed; answering the fixed text")
         body = "Sorry, we had a problem. Please call 203-245-0412. Crisis: call or text 988."
     return _xml(messaging(body))

@@ -36,6 +36,7 @@ from .privacy import caller_hash
 
 log = logging.getLogger(__name__)
 WAIT_MS = 5000  # the longest a statement may wait for a lock or run
+DRIVER_FAULTS = (OverflowError, ValueError)  # raised by drivers for values they cannot bind
 
 
 class StoreError(Exception):
@@ -91,12 +92,15 @@ class Request(Base):
 
 
 class Delivery(Base):
-    """A webhook already handled (MessageSid, or CallSid and step) and the reply it got."""
+    """A webhook already handled (MessageSid, or CallSid and step), the reply it got, and the
+    text it still has to send (a staff alert, a topic for the caller) until that is sent."""
 
     __tablename__ = "deliveries"
     key: Mapped[str] = mapped_column(String(120), primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     reply: Mapped[str | None] = mapped_column(Text)
+    unsent: Mapped[str | None] = mapped_column(Text)  # None once sent (or nothing to send)
+    sending_since: Mapped[datetime | None] = mapped_column(UTCDateTime)  # None: no one sending
 
 
 class Event(Base):
@@ -165,11 +169,16 @@ class Store:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A transaction that commits on success; database faults become StoreError."""
+        """A transaction that commits on success; any database or driver fault becomes StoreError.
+
+        SQLAlchemy wraps what the driver calls its errors, but not everything a driver
+        raises: SQLite's OverflowError for an integer past 64 bits, or a UnicodeEncodeError
+        for a lone surrogate. The same input must fail the same way on both engines.
+        """
         try:
             with Session(self.engine, expire_on_commit=False) as session, session.begin():
                 yield session
-        except SQLAlchemyError as exc:
+        except (SQLAlchemyError, self.engine.dialect.loaded_dbapi.Error, *DRIVER_FAULTS) as exc:
             raise StoreError(type(exc).__name__) from exc
 
     def caller(self, number: str | None) -> str | None:
@@ -195,15 +204,40 @@ class Store:
 
     # Opt-outs ---------------------------------------------------------------
 
-    def opt_out(self, number: str, words: str, at: datetime) -> bool:
-        """Record that `number` wants no texts; True if it was not opted out before."""
-        with self.session() as s:
-            return self._insert(s, OptOut, number=number, at=at, words=words[:40])
+    def opt_out(
+        self,
+        number: str,
+        words: str,
+        at: datetime,
+        once: str | None = None,
+        reply: str | None = None,
+    ) -> bool | None:
+        """Record that `number` wants no texts; True if it was not opted out before.
 
-    def opt_in(self, number: str) -> bool:
-        """Let `number` get texts again; True if it had opted out."""
+        With `once`, a delivery key, the delivery is claimed with its `reply` in the same
+        transaction; None when it was claimed before. The opt-out is stored either way, so
+        no delivery can confirm it without it being kept.
+        """
         with self.session() as s:
-            return s.execute(delete(OptOut).where(OptOut.number == number)).rowcount > 0
+            first = self._claim(s, once, at, reply) if once else True
+            added = self._insert(s, OptOut, number=number, at=at, words=words[:40])
+            return added if first else None
+
+    def opt_in(
+        self,
+        number: str,
+        once: str | None = None,
+        at: datetime | None = None,
+        reply: str | None = None,
+    ) -> bool | None:
+        """Let `number` get texts again; True if it had opted out.
+
+        With `once` (and `at`), claimed with its `reply` as for opt_out; None when claimed before.
+        """
+        with self.session() as s:
+            first = self._claim(s, once, at or datetime.now(UTC), reply) if once else True
+            removed = s.execute(delete(OptOut).where(OptOut.number == number)).rowcount > 0
+            return removed if first else None
 
     def is_opted_out(self, number: str) -> bool:
         """True when `number` asked for no texts."""
@@ -223,14 +257,17 @@ class Store:
         recording_url: str | None = None,
         recording_seconds: int | None = None,
         once: str | None = None,
+        reply: str | None = None,
+        unsent: str | None = None,
     ) -> int | None:
         """Store a voicemail or call-back request; returns its id.
 
         With `once`, a delivery key, the request is stored only the first time that key is
-        seen (None on a retry), in the same transaction, so a retry can never lose it.
+        seen (None on a retry), in the same transaction as the claim, its `reply` and the
+        `unsent` staff alert it owes, so a retry can never lose it nor store it twice.
         """
         with self.session() as s:
-            if once and not self._insert(s, Delivery, key=once[:120], at=at):
+            if once and not self._claim(s, once, at, reply, unsent):
                 return None
             row = Request(
                 kind=kind,
@@ -264,10 +301,57 @@ class Store:
 
     # Idempotency ------------------------------------------------------------
 
-    def claim(self, key: str, at: datetime) -> bool:
-        """Mark a delivery as handled; True for the first delivery, False for a retry."""
+    def _claim(
+        self,
+        s: Session,
+        key: str,
+        at: datetime,
+        reply: str | None = None,
+        unsent: str | None = None,
+    ) -> bool:
+        return self._insert(s, Delivery, key=key[:120], at=at, reply=reply, unsent=unsent)
+
+    def claim(
+        self, key: str, at: datetime, reply: str | None = None, unsent: str | None = None
+    ) -> bool:
+        """Mark a delivery handled, with its reply and a text it has to send; True the first time.
+
+        A retry (False) changes nothing: it gets the first delivery's reply and text.
+        """
         with self.session() as s:
-            return self._insert(s, Delivery, key=key[:120], at=at)
+            return self._claim(s, key, at, reply, unsent)
+
+    def take_unsent(self, key: str, at: datetime, stale_before: datetime) -> str | None:
+        """The text a delivery still has to send, now this request's to send (see `sent`).
+
+        None when it was sent, when there is none, or when another request is sending it
+        (unless that one began before `stale_before`: its worker died). The row is locked
+        while it is read, so two requests can never both take it.
+        """
+        with self.session() as s:
+            row = s.get(Delivery, key[:120], with_for_update=True)
+            if row is None or row.unsent is None:
+                return None
+            if row.sending_since is not None and row.sending_since >= stale_before:
+                return None
+            row.sending_since = at
+            return row.unsent
+
+    def sent(self, key: str, ok: bool) -> None:
+        """Note how sending a delivery's text went: sent, or failed (to be tried again)."""
+        values = {"unsent": None, "sending_since": None} if ok else {"sending_since": None}
+        with self.session() as s:
+            s.execute(update(Delivery).where(Delivery.key == key[:120]).values(**values))
+
+    def sending(self, key: str) -> str | None:
+        """Where a delivery's text is: sent, sending or failed; None for no such delivery."""
+        with self.session() as s:
+            row = s.get(Delivery, key[:120])
+        if row is None:
+            return None
+        if row.unsent is None:
+            return "sent"
+        return "failed" if row.sending_since is None else "sending"
 
     def seen(self, key: str) -> bool:
         """True when a delivery with this key was claimed."""
@@ -279,11 +363,6 @@ class Store:
         with self.session() as s:
             row = s.get(Delivery, key[:120])
             return row.reply if row else None
-
-    def save_reply(self, key: str, reply: str) -> None:
-        """Keep the reply of a first delivery so a retry gets the same answer."""
-        with self.session() as s:
-            s.execute(update(Delivery).where(Delivery.key == key[:120]).values(reply=reply))
 
     # Events -----------------------------------------------------------------
 

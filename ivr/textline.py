@@ -93,6 +93,17 @@ def match_topic(line: Line, text: str) -> tuple[str, str | None] | None:
     return None
 
 
+QUESTION_WORDS = frozenset(
+    "how what where when which should can could do does is are will who why "
+    "como que donde cuando cual debo puedo puede hay tengo se".split()
+)
+
+
+def _asks(text: str) -> bool:
+    """True when a message asks something ("how do i use narcan"), not only names a danger."""
+    return "?" in text or "¿" in text or bool(QUESTION_WORDS & set(tokens(text)))
+
+
 def _bare_keyword(line: Line, text: str) -> bool:
     """True when the message is one topic keyword, with or without a leading 'info'."""
     words = normalize_word(text).split()
@@ -198,7 +209,8 @@ def reply_to(
         return TextReply(None, lang, "echo")  # our own reply sent back by a machine: no loop
     if danger:
         body = _message(line, f"sms_crisis_{danger.kind}", lang)
-        answer = topic_text(line, found[0], lang) if found and not opted_out else None
+        asked = found and not opted_out and _asks(text)
+        answer = topic_text(line, found[0], lang) if asked else None
         topic = found[0] if answer else None
         return TextReply(body, lang, "crisis", topic, danger.kind, followup=answer)
     stop_lang = (

@@ -3,18 +3,31 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from flask import Blueprint, Response, request
 
 from . import call, texting
-from .edge import alert, caller, line, messenger, now, our_number, store
-from .outbound import OutboundError
+from .edge import (
+    alert,
+    caller,
+    form_text,
+    line,
+    now,
+    owed_alert,
+    send_owed,
+    send_owed_alert,
+    store,
+    twilio_id,
+    whole_number,
+)
 from .store import StoreError
-from .twiml import Reply, Where, render
+from .twiml import RECORD_SECONDS, Reply, Where, render
 from .understand import Heard
 
 bp = Blueprint("voice", __name__)
 log = logging.getLogger(__name__)
+WAIT_FOR_TEXT = 6.0  # seconds a repeat waits for the request sending its text (REST times out at 4)
 
 
 def _where() -> Where:
@@ -51,30 +64,48 @@ def _decide(decision: Reply | call.Effect) -> Response:
 
 
 def _send_topic(where: Where) -> str:
-    """Text the topic to the caller unless they opted out; sent, opted-out or failed."""
+    """Text the topic to the caller unless they opted out; sent, opted-out or failed.
+
+    The text is claimed with this call step, sent once, and a repeat of the step says
+    what happened to it: sent, or (when it failed) it is sent now.
+    """
     number = caller()
+    key = f"voice:{twilio_id()}:text:{where.topic}"
     try:
         if store().is_opted_out(number):
             return "opted-out"
-        if not store().claim(f"voice:{request.form.get('CallSid', '')}:text:{where.topic}", now()):
-            return "sent"  # a retried request: the text already went out
-        messenger().send(number, our_number(), texting.topic_text(line(), where.topic, where.lang))
-        return "sent"
-    except (StoreError, OutboundError):
+        store().claim(key, now(), unsent=texting.topic_text(line(), where.topic, where.lang))
+        sent = send_owed(key, number)
+        return _text_outcome(key) if sent is None else "sent" if sent else "failed"
+    except StoreError:
         return "failed"
 
 
+def _text_outcome(key: str) -> str:
+    """What became of a text another request of this step is sending (or sent): sent or failed."""
+    deadline = time.monotonic() + WAIT_FOR_TEXT
+    while (state := store().sending(key)) == "sending" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return "sent" if state == "sent" else "failed"  # still sending: it cannot be promised
+
+
 def _save_callback(where: Where) -> bool:
-    """Store a call-back request and alert the on-call phone (without caller details)."""
-    key = f"voice:{request.form.get('CallSid', '')}:callback"
+    """Store a call-back request and alert the on-call phone (without caller details), once."""
+    key = f"voice:{twilio_id()}:callback"
     try:
-        stored = store().add_request(
-            "callback", "voice", caller(), where.lang, now(), topic=where.topic or None, once=key
+        store().add_request(
+            "callback",
+            "voice",
+            caller(),
+            where.lang,
+            now(),
+            topic=where.topic or None,
+            once=key,
+            unsent=owed_alert(line().spec.staff.alert_callback),
         )
     except StoreError:
         return False
-    if stored is not None:  # not on a retry
-        alert(line().spec.staff.alert_callback)
+    send_owed_alert(key)  # on a retry, only an alert the first request could not send
     return True
 
 
@@ -92,8 +123,11 @@ def menu():
 
 @bp.post("/voice/summary")
 def summary():
-    """A key, words or silence after a summary."""
-    return _decide(call.at_summary(line(), _where(), _heard(), now()))
+    """A key, words or silence after a summary; with no such topic, the menu it was under."""
+    where = _where()
+    if not where.topic:  # a topic renamed or removed during the call: it has nothing to repeat
+        return twiml(call.menu(line(), where))
+    return _decide(call.at_summary(line(), where, _heard(), now()))
 
 
 @bp.post("/voice/message")
@@ -105,14 +139,13 @@ def message():
 @bp.post("/voice/recorded")
 def recorded():
     """A voicemail was recorded: keep where to find it, alert staff, thank the caller."""
-    where, seconds = _where(), request.form.get("RecordingDuration", "0")
-    recording = request.form.get("RecordingUrl", "")[:300]
-    seconds = int(seconds) if seconds.isdigit() else 0
+    where, seconds = _where(), whole_number("RecordingDuration", RECORD_SECONDS)
+    recording = form_text("RecordingUrl", 300)
     if not recording or seconds == 0:
         return twiml(call.after_voicemail(line(), where, now(), saved=False))
-    sid = request.form.get("RecordingSid") or recording
+    key = f"voice:recording:{(form_text('RecordingSid', 60) or recording)[:60]}"
     try:
-        stored = store().add_request(
+        store().add_request(
             "voicemail",
             "voice",
             caller(),
@@ -121,12 +154,13 @@ def recorded():
             topic=where.topic or None,
             recording_url=recording,
             recording_seconds=seconds,
-            once=f"voice:recording:{sid[:60]}",
+            once=key,
+            unsent=owed_alert(line().spec.staff.alert_voicemail),
         )
-        if stored is not None:  # not on a retry
-            alert(line().spec.staff.alert_voicemail)
     except StoreError:
         alert(line().spec.staff.alert_voicemail_unsaved)  # Twilio still holds the recording
+    else:
+        send_owed_alert(key)  # on a retry, only an alert the first request could not send
     return twiml(call.after_voicemail(line(), where, now(), saved=True))
 
 
@@ -135,7 +169,7 @@ def dialed():
     """The staff (or backup) leg ended: connected, or the safety net."""
     status = request.form.get("DialCallStatus", "")[:20]
     try:
-        accepted = store().seen(f"voice:{request.form.get('CallSid', '')}:accepted")
+        accepted = store().seen(f"voice:{twilio_id()}:accepted")
     except StoreError:
         accepted = False  # cannot tell: the safety net is the side to err on
     return twiml(call.dialed(line(), _where(), status, accepted, now()))
@@ -152,7 +186,7 @@ def accept():
     """The staff member's answer to the whisper: 1 takes the call."""
     reply = call.accept(_heard())
     if not reply.verbs:
-        parent = request.form.get("ParentCallSid", "")
+        parent = twilio_id("ParentCallSid")
         try:
             store().claim(f"voice:{parent}:accepted", now())
         except StoreError:

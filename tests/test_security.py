@@ -195,6 +195,14 @@ FAULTS = [
 ]
 
 
+def _net_fired(app, caplog, path: str) -> None:
+    """The fail-safe left its marks: the fault logged, and an error event (if events work)."""
+    assert f"fault in {path.split('?')[0]}: RuntimeError" in caplog.text
+    errors = app.extensions["ivr.store"].count("error")
+    assert errors == (0 if "fault not counted" in caplog.text else 1)
+
+
+@pytest.mark.safety_net
 @pytest.mark.parametrize(("where", "target", "path", "form"), FAULTS, ids=[f[0] for f in FAULTS])
 def test_a_fault_in_any_voice_step_still_gives_a_next_step(
     app, monkeypatch, caplog, where, target, path, form
@@ -206,13 +214,17 @@ def test_a_fault_in_any_voice_step_still_gives_a_next_step(
     assert "9 1 1" in heard and "9 8 8" in heard
     assert root.find("Dial") is not None or root.find("Gather") is not None, twiml_rules.shape(root)
     assert CALLER not in caplog.text and "5550123" not in caplog.text
+    monkeypatch.undo()
+    _net_fired(app, caplog, path)
 
 
-def test_the_safety_response_gives_the_staff_line_in_hours(app, monkeypatch):
+@pytest.mark.safety_net
+def test_the_safety_response_gives_the_staff_line_in_hours(app, monkeypatch, caplog):
     monkeypatch.setattr("ivr.call.at_menu", _boom)
     root = Caller(app.test_client()).post("/voice/menu", Digits="1")
     assert twiml_rules.says(root)[0] == "We are sorry. The help line is having a problem."
     assert root.find("Dial").text == "+12032450412"
+    _net_fired(app, caplog, "/voice/menu")
 
 
 @pytest.mark.parametrize(
@@ -225,12 +237,17 @@ def test_the_safety_response_gives_the_staff_line_in_hours(app, monkeypatch):
         ("ivr.store.Store.claim", "detox"),
     ],
 )
-def test_a_fault_in_the_text_line_gets_the_fallback_reply(client, monkeypatch, target, body):
+@pytest.mark.safety_net
+def test_a_fault_in_the_text_line_gets_the_fallback_reply(
+    app, client, monkeypatch, caplog, target, body
+):
     monkeypatch.setattr(target, _boom)
     response = client.post("/sms", data={**FORM, "Body": body})
     assert response.status_code == 200
     body = twiml_rules.check(response.data).find("Message").text
     assert "203-245-0412" in body and "988" in body
+    monkeypatch.undo()
+    _net_fired(app, caplog, "/sms")
 
 
 # Limits ------------------------------------------------------------------------------

@@ -57,11 +57,99 @@ def test_people_waiting_in_order_until_handled(store):
 
 
 def test_a_retried_delivery_is_claimed_once_and_gets_the_same_reply(store):
-    assert store.claim("sms:SM123", NOW) is True
-    store.save_reply("sms:SM123", "<Response><Message>Hi</Message></Response>")
-    assert store.claim("sms:SM123", NOW) is False
+    assert store.claim("sms:SM123", NOW, reply="<Response><Message>Hi</Message></Response>")
+    assert store.claim("sms:SM123", NOW, reply="<Response />") is False
     assert store.reply_for("sms:SM123") == "<Response><Message>Hi</Message></Response>"
     assert store.reply_for("sms:SM999") is None
+
+
+def test_an_unsent_text_is_taken_by_one_request_until_sent_or_failed(store):
+    stale = NOW - timedelta(minutes=1)
+    assert store.sending("k") is None and store.take_unsent("k", NOW, stale) is None
+    store.claim("k", NOW, unsent="New voicemail")
+    assert store.sending("k") == "failed"  # owed, and no one is sending it
+    assert store.take_unsent("k", NOW, stale) == "New voicemail"
+    assert store.sending("k") == "sending"
+    assert store.take_unsent("k", NOW, stale) is None  # another request is sending it
+    store.sent("k", ok=False)
+    assert store.take_unsent("k", NOW, stale) == "New voicemail"  # failed: free to try again
+    later = NOW + timedelta(minutes=2)
+    assert store.take_unsent("k", later, later - timedelta(minutes=1)) == "New voicemail"  # died
+    store.sent("k", ok=True)
+    assert store.sending("k") == "sent"
+    assert store.take_unsent("k", later, later) is None
+    store.claim("plain", NOW)
+    assert store.sending("plain") == "sent"  # nothing to send
+
+
+def test_an_opt_out_with_a_delivery_key_is_stored_even_when_the_key_was_seen(store):
+    assert store.opt_out(CALLER, "STOP", NOW, once="sms:SM1", reply="<Response />") is True
+    assert store.reply_for("sms:SM1") == "<Response />"
+    assert store.opt_in(CALLER, once="sms:SM2", at=NOW, reply="<Response />") is True
+    assert store.opt_out(CALLER, "STOP", NOW, once="sms:SM1") is None  # claimed: a retry
+    assert store.is_opted_out(CALLER)  # ... that still stored it
+    assert store.opt_in(CALLER, once="sms:SM2", at=NOW) is None and not store.is_opted_out(CALLER)
+
+
+def _voicemail_of(seconds: int):
+    return lambda s: s.add_request(
+        "voicemail", "voice", CALLER, "en", NOW, recording_seconds=seconds
+    )
+
+
+# What a driver raises for a value it cannot keep, per engine: SQLite's own OverflowError and
+# UnicodeEncodeError are not SQLAlchemy errors; PostgreSQL's DataError and IntegrityError are.
+DRIVER_FAULTS = [
+    ("an integer past 64 bits", _voicemail_of(10**20), "OverflowError", "DataError"),
+    (
+        "a request id past 64 bits",
+        lambda s: s.handle(10**20, "Dana", NOW),
+        "OverflowError",
+        "DataError",
+    ),
+    (
+        "a lone surrogate",
+        lambda s: s.opt_out(CALLER, "\ud800", NOW),
+        "UnicodeEncodeError",
+        "UnicodeEncodeError",
+    ),
+    (
+        "a lone surrogate in a key",
+        lambda s: s.claim("sms:\ud800", NOW),
+        "UnicodeEncodeError",
+        "UnicodeEncodeError",
+    ),
+    (
+        "a missing language",
+        lambda s: s.add_request("callback", "sms", CALLER, None, NOW),
+        "IntegrityError",
+        "IntegrityError",
+    ),
+    ("a NUL character", lambda s: s.opt_out(CALLER, "ST\x00OP", NOW), None, "DataError"),
+    (
+        "a number longer than its column",
+        lambda s: s.opt_out("+1" * 40, "STOP", NOW),
+        None,
+        "DataError",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "write", "on_sqlite", "on_postgresql"),
+    DRIVER_FAULTS,
+    ids=[f[0] for f in DRIVER_FAULTS],
+)
+def test_every_driver_fault_is_a_store_error_on_both_engines(
+    store, case, write, on_sqlite, on_postgresql
+):
+    fault = on_sqlite if store.engine.dialect.name == "sqlite" else on_postgresql
+    if fault is None:  # SQLite keeps NUL characters and does not enforce lengths
+        write(store)
+    else:
+        with pytest.raises(StoreError, match=f"^{fault}$"):
+            write(store)
+    assert store.ping()  # the store still works after the fault
 
 
 def test_events_keep_a_keyed_hash_never_the_number(store):

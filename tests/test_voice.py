@@ -5,6 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
+from ivr import edge
+from ivr.twiml import RECORD_SECONDS
+
 from . import twiml_rules
 from .caller import Caller
 
@@ -197,6 +200,16 @@ def test_odd_digits_and_missing_fields_never_break_a_call(caller, client):
     assert twiml_rules.shape(root) == ["Gather", "Redirect"]
 
 
+@pytest.mark.parametrize("form", [{"Digits": k} for k in "12789"] + [{"SpeechResult": "slower"}])
+def test_a_summary_of_a_topic_the_menu_no_longer_has_reads_the_menu(client, form):
+    # A topic renamed while a call was in it: the next step's URL still names the old one.
+    caller = Caller(client)
+    root = caller.post("/voice/summary?l=en&m=treatment&t=gone", **form)
+    assert twiml_rules.shape(root) == ["Gather", "Redirect"]
+    assert caller.gather.get("action") == "/voice/menu?l=en&m=treatment"
+    assert caller.said[0].startswith("For treatment basics, press 1.")
+
+
 def test_slower_reading_uses_prosody(caller):
     caller.call()
     caller.press("8")
@@ -306,6 +319,45 @@ def test_voicemail_is_stored_and_staff_alerted_without_caller_details(texting_ap
         alerts[0].form["Body"] == "New voicemail on the help line. Listen to it in the staff queue."
     )
     assert CALLER[2:] not in alerts[0].form["Body"]
+
+
+@pytest.mark.parametrize(
+    ("sent", "seconds"),
+    [
+        ("37", 37),
+        ("120", 120),
+        ("121", 120),  # Twilio stops at maxLength; a longer claim is not believed
+        ("99999999999999999999", 120),  # the review's crash: past 64 bits for SQLite
+        ("9" * 5000, 120),  # past what int() reads at all
+        ("0037", 37),
+        (" 37 ", 37),
+        ("0", 0),
+        ("", 0),
+        ("-1", 0),
+        ("3.5", 0),
+        ("NaN", 0),
+        ("\u0661\u0662", 0),  # Arabic-Indic digits: isdigit() says yes, Twilio never sends them
+        ("1e3", 0),
+    ],
+)
+def test_recording_duration_is_read_as_bounded_seconds(app, sent, seconds):
+    with app.test_request_context(
+        "/voice/recorded", method="POST", data={"RecordingDuration": sent}
+    ):
+        assert edge.whole_number("RecordingDuration", RECORD_SECONDS) == seconds
+
+
+def test_a_huge_recording_duration_still_saves_the_voicemail(texting_app, prism):
+    caller = Caller(texting_app.test_client())
+    caller.call()
+    caller.press("0")
+    caller.dial_ends("busy")
+    caller.press("1")
+    caller.records(99999999999999999999)
+    assert caller.said[0].startswith("Thank you. Your message is saved.")
+    waiting = texting_app.extensions["ivr.store"].waiting()
+    assert [(w.kind, w.recording_seconds) for w in waiting] == [("voicemail", 120)]
+    assert texting_app.extensions["ivr.store"].count("error") == 0
 
 
 def test_an_empty_recording_offers_the_choices_again(caller):
