@@ -10,7 +10,12 @@ from pathlib import Path
 
 DEV_SECRET = "dev-only-not-secret"
 SECRETS = ("TWILIO_AUTH_TOKEN", "SECRET_KEY", "DATABASE_URL")  # never printed or logged
-AT_LEAST_ONE = ("IVR_SMS_PER_MINUTE", "IVR_SMS_REPEATS", "IVR_SMS_REPEAT_WINDOW_MINUTES")
+AT_LEAST_ONE = (
+    "IVR_SMS_PER_MINUTE",
+    "IVR_SMS_REPEATS",
+    "IVR_SMS_REPEAT_WINDOW_MINUTES",
+    "IVR_SMS_CRISIS_REPEATS",
+)
 PACKAGE = Path(__file__).resolve().parent
 CHECKOUT = PACKAGE.parent  # the repository root, when running from a source checkout
 PACKAGED = PACKAGE / "data"  # the copies setup.py puts in a built wheel
@@ -36,6 +41,9 @@ class Settings:
     IVR_SMS_PER_MINUTE: int = 20  # distinct replies a minute to one number, then one notice
     IVR_SMS_REPEATS: int = 3  # replies to the same words from one number, per repeat window
     IVR_SMS_REPEAT_WINDOW_MINUTES: int = 60
+    IVR_SMS_CRISIS_REPEATS: int = (
+        10  # the same crisis words answered per window: past it, a machine
+    )
     IVR_VALIDATE_SIGNATURES: bool = True
     PUBLIC_BASE_URL: str = ""
     IVR_MAX_REQUEST_BYTES: int = 64 * 1024

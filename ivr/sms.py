@@ -102,7 +102,9 @@ def _decide(number: str, body: str) -> textline.TextReply:
 
 def _limits() -> limits.Limits:
     settings = current_app.config["IVR"]
-    return limits.Limits(settings.IVR_SMS_PER_MINUTE, settings.IVR_SMS_REPEATS)
+    return limits.Limits(
+        settings.IVR_SMS_PER_MINUTE, settings.IVR_SMS_REPEATS, settings.IVR_SMS_CRISIS_REPEATS
+    )
 
 
 def _recent(number: str, said: str) -> limits.Recent:

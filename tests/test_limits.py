@@ -79,13 +79,20 @@ def test_limit_settings_and_their_defaults():
         settings.IVR_SMS_PER_MINUTE,
         settings.IVR_SMS_REPEATS,
         settings.IVR_SMS_REPEAT_WINDOW_MINUTES,
-    ) == (20, 3, 60)
+        settings.IVR_SMS_CRISIS_REPEATS,
+    ) == (20, 3, 60, 10)
     changed = load_settings({"IVR_SMS_REPEATS": "5", "IVR_SMS_REPEAT_WINDOW_MINUTES": "10"})
     assert (changed.IVR_SMS_REPEATS, changed.IVR_SMS_REPEAT_WINDOW_MINUTES) == (5, 10)
 
 
 @pytest.mark.parametrize(
-    "name", ["IVR_SMS_PER_MINUTE", "IVR_SMS_REPEATS", "IVR_SMS_REPEAT_WINDOW_MINUTES"]
+    "name",
+    [
+        "IVR_SMS_PER_MINUTE",
+        "IVR_SMS_REPEATS",
+        "IVR_SMS_REPEAT_WINDOW_MINUTES",
+        "IVR_SMS_CRISIS_REPEATS",
+    ],
 )
 def test_a_limit_below_one_is_refused(name):
     with pytest.raises(SettingsError, match=f"{name}: must be 1 or more: 0"):
