@@ -10,7 +10,7 @@ import textstat
 
 from . import call, prompts, schedule, segments, texting
 from .menus import Line
-from .problems import Problem
+from .problems import MenuError, Problem, YamlDoc, read_yaml
 from .schema import LANGS
 from .twiml import Dial, Where
 from .understand import Heard
@@ -72,7 +72,23 @@ def lint(line: Line) -> tuple[list[Problem], list[TopicMeasure]]:
         _prompts(line, lang, problems)
         _texts(line, lang, problems)
     problems += _counselor_reachable(line)
-    return problems, rows
+    return _with_lines(line, problems), rows
+
+
+def _with_lines(line: Line, problems: list[Problem]) -> list[Problem]:
+    """Give each measured problem the line of its key, as load errors have ("menus.yaml:212")."""
+    docs: dict[str, YamlDoc | None] = {}
+    placed = []
+    for problem in problems:
+        if problem.line is None and problem.file not in docs:
+            path = line.path if problem.file == "menus.yaml" else line.path.parent / problem.file
+            try:
+                docs[problem.file] = read_yaml(path, problem.file)
+            except MenuError:
+                docs[problem.file] = None
+        doc = docs.get(problem.file) if problem.line is None else None
+        placed.append(doc.problem(problem.path, problem.message, problem.level) if doc else problem)
+    return placed
 
 
 def _counselor_reachable(line: Line) -> list[Problem]:

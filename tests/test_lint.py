@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from ivr import prompts
@@ -21,10 +23,21 @@ EASY_ES = "Le podemos ayudar. Llame cuando quiera. "
 
 
 def _errors(menu_path):
+    """Errors and warnings as printed, without their line numbers (tested on their own below)."""
     problems, _ = lint(load_line(menu_path))
-    return [str(p) for p in problems if p.level == "error"], [
-        str(p) for p in problems if p.level == "warning"
+    unplaced = [re.sub(r"^([^:]+):\d+: ", r"\1: ", str(p)) for p in problems]
+    return [u for u, p in zip(unplaced, problems, strict=True) if p.level == "error"], [
+        u for u, p in zip(unplaced, problems, strict=True) if p.level == "warning"
     ]
+
+
+def test_measured_problems_name_the_line_of_their_key(menu_copy, edit_yaml):
+    _set_content(edit_yaml, menu_copy, "relapse", "spoken", "en", HARD_EN * 3)
+    problems, _ = lint(load_line(menu_copy))
+    (problem,) = [p for p in problems if p.level == "error"]
+    text = (menu_copy.parent / "content" / "relapse.yaml").read_text().splitlines()
+    assert problem.line is not None and text[problem.line - 1].lstrip().startswith("en:")
+    assert str(problem).startswith(f"content/relapse.yaml:{problem.line}: spoken.en: reading grade")
 
 
 def test_shipped_files_pass(line):
@@ -149,7 +162,7 @@ def test_counselor_key_is_pressed_everywhere(line, monkeypatch):
 
     monkeypatch.setattr(call, "at_menu", lambda line, where, heard, now: call.menu(line, where))
     problems, _ = lint(line)
-    assert [str(p) for p in problems] == [
+    assert [re.sub(r"^menus\.yaml:\d+:", "menus.yaml:", str(p)) for p in problems] == [
         f"menus.yaml: menus.{m}: {lang}: the counselor key does not reach a counselor"
         for m in line.spec.menus
         for lang in ("en", "es")
