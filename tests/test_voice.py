@@ -148,7 +148,7 @@ def test_a_call_the_staff_phone_does_not_accept_counts_as_not_answered(caller, k
     caller.call()
     caller.press("0")
     whisper = caller.staff_answers(key)
-    assert twiml_rules.shape(whisper.root) == ["Hangup"] or key is None
+    assert twiml_rules.shape(whisper.root) == ["Hangup"]  # no key, or not 1: the leg is let go
     caller.dial_ends("completed", duration="25")  # a personal voicemail "answered"
     assert "No one could answer right now" in caller.heard
     assert "To leave a message, press 1." in caller.heard
@@ -283,7 +283,7 @@ def test_text_fails_kindly_when_twilio_cannot_be_reached(client):
     caller.press("2")
     caller.press("2")
     assert caller.said[0] == "Sorry, we could not send a text right now."
-    assert caller.gather is not None
+    assert caller.gather.get("action").startswith("/voice/summary?")  # and the offer again
 
 
 def test_voicemail_is_stored_and_staff_alerted_without_caller_details(texting_app, prism):
@@ -394,8 +394,8 @@ def test_events_follow_the_call_and_hold_no_number(app, caller):
     caller.press("1")
     caller.press("0")
     store = app.extensions["ivr.store"]
-    for kind in ("call-started", "menu", "topic-heard", "transfer"):
-        assert store.count(kind) >= 1, kind
+    for kind, times in (("call-started", 1), ("menu", 2), ("topic-heard", 1), ("transfer", 1)):
+        assert store.count(kind) == times, kind
     with store.engine.connect() as connection:
         rows = connection.execute(text("SELECT * FROM events")).all()
     assert CALLER[2:] not in repr(rows)
