@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from .settings import Settings, load_settings, menus_path
 
 if TYPE_CHECKING:
-    from flask import Flask
+    from flask import Flask, Response
 
 __all__ = ["app_settings", "create_app", "menus_path"]
 log = logging.getLogger("ivr")
@@ -43,7 +43,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     app.register_blueprint(sms.bp)
 
     @app.get("/healthz")
-    def healthz():
+    def healthz() -> Response:
         """Liveness for the platform: the menu is loaded, and whether the database answers."""
         store: Store = app.extensions["ivr.store"]
         return jsonify(

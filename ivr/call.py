@@ -7,12 +7,14 @@ web layer performs it and asks `after_*` what to say about the outcome.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from . import prompts, schedule, understand
 from .menus import Line
-from .twiml import Dial, Gather, Hangup, Record, Redirect, Reply, Say, Where
+from .twiml import Dial, Event, Gather, Hangup, Record, Redirect, Reply, Say, Verb, Where
 from .understand import Heard
 
 MAX_TRIES = 2  # failed tries on one menu before a person takes over (rule 9)
@@ -20,11 +22,14 @@ MAX_NET_TRIES = 5  # silent re-readings of the safety net before a last goodbye
 ANSWERED = {"completed", "answered"}
 
 
+EffectKind = Literal["text", "callback"]
+
+
 @dataclass(frozen=True)
 class Effect:
-    """Something only the outside world can do: text, callback or voicemail."""
+    """Something only the outside world can do: text the topic, or store a call-back."""
 
-    kind: str
+    kind: EffectKind
     where: Where
 
 
@@ -41,7 +46,7 @@ def menu(
     lead: tuple[Say, ...] = (),
     slow: bool = False,
     greet: bool = False,
-    event: tuple | None = None,
+    event: Event | None = None,
     tail: tuple[Say, ...] = (),
 ) -> Reply:
     """Read a menu inside a Gather, after any lead-in (greeting, 'sorry', 'sent')."""
@@ -119,7 +124,13 @@ def _home(line: Line, topic: str, fallback: str) -> str:
     return fallback
 
 
-def _missed(line: Line, where: Where, heard: Heard, now: datetime, again) -> Reply:
+def _missed(
+    line: Line,
+    where: Where,
+    heard: Heard,
+    now: datetime,
+    again: Callable[[tuple[Say, ...], Where], Reply],
+) -> Reply:
     """Silence or a wrong key: say so kindly and read again; the second time, a person."""
     kind = "no-input" if heard.empty else "invalid"
     if where.tries + 1 >= MAX_TRIES:
@@ -204,7 +215,7 @@ def transfer(line: Line, where: Where, now: datetime, why: str) -> Reply:
 def dialed(line: Line, where: Where, status: str, accepted: bool, now: datetime) -> Reply:
     """The staff leg ended: goodbye after a real conversation, else the backup line or the net."""
     if status in ANSWERED and accepted:
-        verbs = (_text(line, "goodbye", where), Hangup())
+        verbs: tuple[Verb, ...] = (_text(line, "goodbye", where), Hangup())
         return Reply(where.lang, verbs, (("transfer-outcome", where.topic, "answered"),))
     outcome = "not-accepted" if status in ANSWERED else status or "unknown"
     backup = line.spec.center.backup_line
@@ -311,7 +322,7 @@ def fallback(line: Line, now: datetime) -> Reply:
     """When the line itself is failing: sorry, 911 and 988 in both languages, staff in hours."""
     en, es = Where(), Where(lang="es")
     spanish = [Say(_text(line, name, es).text, lang="es") for name in ("problem", "safety")]
-    verbs = [_text(line, "problem", en), _text(line, "safety", en), *spanish]
+    verbs: list[Verb] = [_text(line, "problem", en), _text(line, "safety", en), *spanish]
     if schedule.is_open(line.spec.center, now):
         staff = line.spec.center.staff_line
         verbs += [

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 from zoneinfo import ZoneInfo
 
 from . import app_settings, create_app, menus_path, migrate
@@ -21,6 +21,9 @@ from .problems import MenuError
 from .settings import SettingsError, parse_now
 from .simulator import Simulator, SimulatorError
 from .store import Store, StoreError, engine_for
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 class Parser(argparse.ArgumentParser):
@@ -185,7 +188,7 @@ def purge(older_than: timedelta | None) -> int:
     return 0
 
 
-def _local_app(at: str | None):
+def _local_app(at: str | None) -> Flask:
     """The app as `ivr serve` runs it (development unless IVR_ENV says otherwise), migrated."""
     os.environ.setdefault("IVR_ENV", "development")
     if at:
@@ -294,8 +297,7 @@ def serve(host: str, port: int) -> int:
     db("upgrade", None)
     workers = os.environ.get("WEB_CONCURRENCY", "2")
     args = ["gunicorn", "--bind", f"{host}:{port}", "--workers", workers, "ivr:create_app()"]
-    os.execvp(sys.executable, [sys.executable, "-m", *args])
-    return 0  # not reached: exec replaces this process
+    os.execvp(sys.executable, [sys.executable, "-m", *args])  # replaces this process
 
 
 def build_parser() -> argparse.ArgumentParser:

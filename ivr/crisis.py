@@ -33,13 +33,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING, Literal
 
 from rapidfuzz import fuzz, process
 
 from .model import Model
 from .wording import sentences, tokens
 
-KINDS = ("overdose", "suicide")
+if TYPE_CHECKING:
+    from .schema import Crisis, Words
+
+DangerKind = Literal["overdose", "suicide"]
+KINDS: tuple[DangerKind, ...] = ("overdose", "suicide")
 GAP = "~"
 MAX_GAP = 3
 SLIP = 88  # rapidfuzz ratio for a one-letter slip in a long word
@@ -132,7 +137,7 @@ def _fits(word: str, options: tuple[str, ...]) -> bool:
 class Danger:
     """A crisis found: its kind, the language of the phrase, and the phrase that matched."""
 
-    kind: str  # overdose | suicide
+    kind: DangerKind
     lang: str
     phrase: str
 
@@ -141,8 +146,8 @@ class Danger:
 class Recognizer:
     """The crisis phrases and their context words, compiled once when the menu loads."""
 
-    now: tuple[tuple[str, Pattern], ...]  # (kind, pattern): a danger while it is said
-    past: tuple[tuple[str, Pattern], ...]  # (kind, pattern): an act that can be over
+    now: tuple[tuple[DangerKind, Pattern], ...]  # (kind, pattern): a danger while it is said
+    past: tuple[tuple[DangerKind, Pattern], ...]  # (kind, pattern): an act that can be over
     not_now: tuple[Pattern, ...]
     long_ago: tuple[Pattern, ...]
     was_then: tuple[Pattern, ...]
@@ -157,13 +162,13 @@ class Recognizer:
     model: Model | None = None
 
     @classmethod
-    def from_spec(cls, crisis, model: Model | None = None) -> Recognizer:
+    def from_spec(cls, crisis: Crisis, model: Model | None = None) -> Recognizer:
         """Build from menus.yaml's `crisis:` section, with the trained model if there is one."""
 
-        def compiled(words) -> tuple[Pattern, ...]:
+        def compiled(words: Words) -> tuple[Pattern, ...]:
             return tuple(Pattern.parse(p, lang) for lang in ("en", "es") for p in words[lang])
 
-        def single(words) -> frozenset[str]:
+        def single(words: Words) -> frozenset[str]:
             return frozenset(t for lang in ("en", "es") for w in words[lang] for t in tokens(w))
 
         return cls(
@@ -243,8 +248,8 @@ class Recognizer:
         quiet = joking or history or fiction or len(every) < MODEL_MIN_WORDS
         if quiet or not (self.model and danger and not context):
             return None
-        if kind := self.model.crisis(text):
-            return Danger(kind, "", MODEL)
+        if found := self.model.crisis(text):
+            return Danger(found, "", MODEL)
         return None
 
     def _has_context(self, said: tuple[str, ...]) -> bool:
@@ -256,7 +261,7 @@ class Recognizer:
         matches: list[tuple[int, int]],
         said: tuple[str, ...],
         is_past: bool,
-        kind: str,
+        kind: DangerKind,
         now: bool = False,
     ) -> bool:
         """True when the pattern matches somewhere not taken back by its context.

@@ -19,17 +19,20 @@ SENDING_STALE = timedelta(minutes=1)
 
 def line() -> Line:
     """The menu and content, loaded once at start-up."""
-    return current_app.extensions["ivr.line"]
+    loaded: Line = current_app.extensions["ivr.line"]
+    return loaded
 
 
 def store() -> Store:
     """The line's memory."""
-    return current_app.extensions["ivr.store"]
+    memory: Store = current_app.extensions["ivr.store"]
+    return memory
 
 
 def messenger() -> Messenger:
     """The sender of outbound texts."""
-    return current_app.extensions["ivr.messenger"]
+    sender: Messenger = current_app.extensions["ivr.messenger"]
+    return sender
 
 
 def now() -> datetime:
@@ -75,16 +78,19 @@ def owed_alert(text: str) -> str | None:
     return text if line().spec.center.alert_number else None
 
 
-def send_owed(key: str, to: str) -> bool | None:
+def send_owed(key: str, to: str | None) -> bool | None:
     """Send the text a delivery still owes, unless it went out or another request is sending it.
 
     True when this request sent it, False when the send failed (a later retry may try
     again), None when there was nothing for this request to send. Raises StoreError.
+    With no number `to` (the on-call phone removed from the menu), the send fails.
     """
     body = store().take_unsent(key, now(), now() - SENDING_STALE)
     if body is None:
         return None
     try:
+        if to is None:
+            raise OutboundError("no number to text")
         messenger().send(to, our_number(), body)
         ok = True
     except OutboundError:

@@ -12,9 +12,11 @@ from dataclasses import dataclass
 
 from .menus import Line
 from .texting import outgoing
-from .textline import TextReply
+from .textline import ReplyKind, TextReply
 
-UNLIMITED = frozenset({"crisis", "opt-out", "opt-in"})  # safety and the law come first
+UNLIMITED: frozenset[ReplyKind] = frozenset(
+    {"crisis", "opt-out", "opt-in"}
+)  # safety and the law come first
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,13 @@ from functools import cached_property
 from pathlib import Path
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from .compliance import RESERVED_WORDS
 from .crisis import Recognizer
 from .language import Languages
 from .model import TOPIC_FILE, Model
-from .problems import MenuError, Problem, YamlDoc, read_yaml
+from .problems import KeyPath, MenuError, Problem, YamlDoc, read_yaml
 from .schema import LANGS, PLACEHOLDERS, Keys, Menu, MenusFile, TopicContent
 from .wording import fold, tokens
 
@@ -163,7 +164,7 @@ def _validate(doc: YamlDoc, problems: list[Problem]) -> MenusFile | None:
         return None
 
 
-def _reason(error: Mapping) -> str:
+def _reason(error: ErrorDetails) -> str:
     """Say a pydantic error the way a staff member editing YAML would understand it."""
     kind = error["type"]
     if kind == "extra_forbidden":
@@ -232,7 +233,7 @@ def _depths(menus: Mapping[str, Menu]) -> dict[str, int]:
     while queue:
         here = queue.popleft()
         for option in menus[here].options:
-            if option.menu in menus and option.menu not in depth:
+            if option.menu is not None and option.menu in menus and option.menu not in depth:
                 depth[option.menu] = depth[here] + 1
                 queue.append(option.menu)
     return depth
@@ -256,7 +257,7 @@ def _check_words(doc: YamlDoc, spec: MenusFile) -> Iterator[Problem]:
 
 
 def _check_placeholders(doc: YamlDoc, spec: MenusFile) -> Iterator[Problem]:
-    texts = [
+    texts: list[tuple[KeyPath, str, str]] = [
         (("messages", name, lang), name, text[lang])
         for name, text in spec.messages
         if text is not None
@@ -277,7 +278,9 @@ def _check_placeholders(doc: YamlDoc, spec: MenusFile) -> Iterator[Problem]:
             )
 
 
-def _load_content(spec: MenusFile, content_dir: Path, problems: list) -> dict:
+def _load_content(
+    spec: MenusFile, content_dir: Path, problems: list[Problem]
+) -> dict[str, TopicContent]:
     content = {}
     for topic_id in spec.topics:
         path = content_dir / f"{topic_id}.yaml"

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from .settings import shipped
 
 MIGRATIONS = shipped("migrations")
 
 
-def _config(engine: Engine, connection) -> Config:
+def _config(engine: Engine, connection: Connection) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection

@@ -23,8 +23,12 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from .wording import tokens
+
+if TYPE_CHECKING:
+    from .crisis import DangerKind  # crisis.py imports this module
 
 MODEL_FILE = Path(__file__).with_name("crisis_model.json")
 TOPIC_FILE = Path(__file__).with_name("topic_model.json")
@@ -75,12 +79,13 @@ class Model:
         total = sum(exps)
         return {label: e / total for label, e in zip(self.classes, exps, strict=True)}
 
-    def crisis(self, text: str) -> str | None:
+    def crisis(self, text: str) -> DangerKind | None:
         """'overdose' or 'suicide' when the model is sure enough that a message is a crisis."""
         chances = self.chances(text)
         if 1 - chances["none"] < self.threshold:
             return None
-        return max(("overdose", "suicide"), key=lambda kind: chances[kind])
+        kinds: tuple[DangerKind, ...] = ("overdose", "suicide")
+        return max(kinds, key=lambda kind: chances[kind])
 
     def best(self, text: str) -> str | None:
         """The likeliest class, when the model gives it at least its threshold."""
@@ -89,7 +94,7 @@ class Model:
         return label if chances[label] >= self.threshold and label != "none" else None
 
 
-def dump(model: dict) -> str:
+def dump(model: dict[str, Any]) -> str:
     """The model as JSON text with one feature a line, so a retrained model diffs plainly."""
     head = {k: v for k, v in model.items() if k != "weights"}
     lines = [
@@ -104,7 +109,7 @@ def train(
     messages: Iterable[tuple[str, str | None]],
     classes: tuple[str, ...] = CLASSES,
     threshold: float = THRESHOLD,
-) -> dict:
+) -> dict[str, Any]:
     """Fit a model on (text, class or None) pairs; return it as JSON-ready data."""
     from sklearn.feature_extraction.text import CountVectorizer  # build time only
     from sklearn.linear_model import LogisticRegression

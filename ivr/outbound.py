@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 from twilio.base.exceptions import TwilioException
 from twilio.http.http_client import TwilioHttpClient
@@ -21,14 +22,14 @@ class OutboundError(Exception):
     """A text could not be handed to Twilio."""
 
 
-class BaseUrlHttpClient(TwilioHttpClient):
+class BaseUrlHttpClient(TwilioHttpClient):  # type: ignore[misc]  # twilio has no type hints
     """Twilio's HTTP client, sending to TWILIO_API_BASE instead of api.twilio.com."""
 
     def __init__(self, base: str, timeout: float = TIMEOUT_SECONDS):
         super().__init__(timeout=timeout, max_retries=0)
         self.base = base.rstrip("/")
 
-    def request(self, method, url, *args, **kwargs):
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
         if url.startswith(TWILIO_API):
             url = self.base + url[len(TWILIO_API) :]
         return super().request(method, url, *args, **kwargs)
@@ -60,7 +61,8 @@ class Messenger:
         except (TwilioException, OSError) as exc:
             log.warning("text not sent: %s", type(exc).__name__)
             raise OutboundError(type(exc).__name__) from exc
-        return message.sid
+        sid: str = message.sid
+        return sid
 
 
 class PrintingMessenger:

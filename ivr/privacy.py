@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import logging
 import re
+from typing import Any
 
 # E.164 numbers (also URL-encoded, %2B...), and North American numbers as people
 # type them: +1 (203) 245-0412, 203.245.0412, 2032450412. Dates and times
@@ -54,7 +55,7 @@ def install_log_masking() -> None:
     make_record = logging.getLogRecordFactory()
     masker = MaskNumbers()
 
-    def masked_record(*args, **kwargs) -> logging.LogRecord:
+    def masked_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = make_record(*args, **kwargs)
         masker.filter(record)
         return record

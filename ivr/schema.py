@@ -32,7 +32,8 @@ class Text(Model):
     es: str = NonEmpty
 
     def __getitem__(self, lang: str) -> str:
-        return getattr(self, lang)
+        text: str = getattr(self, lang)
+        return text
 
 
 class Words(Model):
@@ -42,7 +43,8 @@ class Words(Model):
     es: tuple[str, ...] = ()
 
     def __getitem__(self, lang: str) -> tuple[str, ...]:
-        return getattr(self, lang)
+        words: tuple[str, ...] = getattr(self, lang)
+        return words
 
 
 def e164(value: str | None) -> str | None:
@@ -158,7 +160,8 @@ class Languages(Model):
     es: Language
 
     def __getitem__(self, lang: str) -> Language:
-        return getattr(self, lang)
+        language: Language = getattr(self, lang)
+        return language
 
 
 Key = Literal["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "#"]

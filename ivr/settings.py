@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 DEV_SECRET = "dev-only-not-secret"
 SECRETS = ("TWILIO_AUTH_TOKEN", "SECRET_KEY", "DATABASE_URL")  # never printed or logged
@@ -118,7 +119,7 @@ def load_settings(
     """Build Settings from a mapping (default: the environment); unknown names are ignored."""
     source = os.environ if source is None else source
     types = {"bool": bool, "int": int, "str": str}
-    values = {}
+    values: dict[str, Any] = {}  # each coerced to its field's type by _coerce
     for field in fields(Settings):
         if field.name in source:
             values[field.name] = _coerce(field.name, types[str(field.type)], source[field.name])

@@ -34,6 +34,13 @@ class SimulatorError(RuntimeError):
     """The app answered a webhook with something other than 200 and TwiML."""
 
 
+def _given(value: str | None, what: str) -> str:
+    """A URL the line's TwiML always gives; a SimulatorError when it does not."""
+    if value is None:
+        raise SimulatorError(f"the line's TwiML has no {what}")
+    return value
+
+
 def fresh_sid(prefix: str) -> str:
     """A new Twilio-shaped id (two letters, 32 hex digits), so no run replays another's."""
     return prefix + uuid.uuid4().hex
@@ -82,7 +89,7 @@ class Simulator:
     def call(self) -> None:
         """A whole call: speak each <Say>, ask at each <Gather>, play out <Dial> and <Record>."""
         self.sid = fresh_sid("CA")
-        root = self.post("/voice", {"CallSid": self.sid})
+        root: ET.Element | None = self.post("/voice", {"CallSid": self.sid})
         while root is not None:
             root = self._play(root)
         self.say("[call ended]")
@@ -102,7 +109,8 @@ class Simulator:
                     if len(heard) == 1
                     else {"SpeechResult": heard, "Confidence": "0.9"}
                 )
-                return self.post(verb.get("action"), {"CallSid": self.sid, **field})
+                action = _given(verb.get("action"), "<Gather> action")
+                return self.post(action, {"CallSid": self.sid, **field})
             elif verb.tag == "Dial":
                 return self._dial(verb)
             elif verb.tag == "Record":
@@ -113,9 +121,9 @@ class Simulator:
                     "RecordingDuration": "12",
                     "RecordingSid": fresh_sid("RE"),
                 }
-                return self.post(verb.get("action"), form)
+                return self.post(_given(verb.get("action"), "<Record> action"), form)
             elif verb.tag == "Redirect":
-                return self.post(verb.text, {"CallSid": self.sid})
+                return self.post(_given(verb.text, "<Redirect> URL"), {"CallSid": self.sid})
             elif verb.tag == "Hangup":
                 return None
         return None
@@ -135,15 +143,17 @@ class Simulator:
         status = "no-answer"
         if answer:
             child = {"CallSid": fresh_sid("CA"), "ParentCallSid": self.sid}
-            whisper = self.post(number.get("url"), child)
+            whisper = self.post(_given(number.get("url"), "<Number> url"), child)
             for say in whisper.iter("Say"):
                 self.say(f"[staff hears] {' '.join(''.join(say.itertext()).split())}")
             gather = whisper.find("Gather")
-            self.post(gather.get("action"), {**child, "Digits": answer})
+            action = gather.get("action") if gather is not None else None
+            self.post(_given(action, "whisper <Gather> action"), {**child, "Digits": answer})
             status = "completed"
             if answer == "1":
                 self.say("[you are talking with a counselor]")
-        return self.post(dial.get("action"), {"CallSid": self.sid, "DialCallStatus": status})
+        status_form = {"CallSid": self.sid, "DialCallStatus": status}
+        return self.post(_given(dial.get("action"), "<Dial> action"), status_form)
 
     def text(self, body: str) -> str | None:
         """One incoming text; returns the reply (a follow-up on its own line), or None."""

@@ -46,7 +46,7 @@ def _xml(document: str) -> Response:
 
 
 @bp.post("/sms")
-def incoming():
+def incoming() -> Response:
     """One incoming text: answered once per MessageSid, safety first, opt-outs obeyed."""
     sid = twilio_id("MessageSid") or twilio_id("SmsSid")
     key = f"sms:{sid}" if sid else ""
@@ -189,7 +189,7 @@ def _unstored(decision: textline.TextReply) -> textline.TextReply:
 
 
 @bp.post("/sms/fallback")
-def fallback():
+def fallback() -> Response:
     """Twilio's fallback URL for texts: the center's number and 988, in both languages."""
     try:
         messages = line().spec.messages.sms_fallback

@@ -10,12 +10,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import (
+    CursorResult,
     DateTime,
+    Dialect,
     Engine,
     Index,
     Integer,
+    Result,
     String,
     Text,
     TypeDecorator,
@@ -34,6 +38,9 @@ from sqlalchemy.pool import NullPool
 
 from .privacy import caller_hash
 
+if TYPE_CHECKING:
+    import sqlite3
+
 log = logging.getLogger(__name__)
 WAIT_MS = 5000  # the longest a statement may wait for a lock or run
 DRIVER_FAULTS = (OverflowError, ValueError)  # raised by drivers for values they cannot bind
@@ -43,19 +50,19 @@ class StoreError(Exception):
     """The database could not do what was asked (down, locked, read-only)."""
 
 
-class UTCDateTime(TypeDecorator):
+class UTCDateTime(TypeDecorator[datetime]):
     """Aware UTC datetimes on both engines (SQLite keeps no offset of its own)."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is not None:
             value = value.astimezone(UTC)
             return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
         return None
 
-    def process_result_value(self, value, dialect):
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is not None and value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value
@@ -144,7 +151,12 @@ def engine_for(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, connect_args=limits)
 
 
-def _sqlite_connect(dbapi_connection, _record) -> None:
+def _changed(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE changed: its result is a CursorResult, typed as a Result."""
+    return cast(CursorResult[Any], result).rowcount
+
+
+def _sqlite_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
     # Take the transaction into our own hands so every write begins IMMEDIATE:
     # a deferred transaction that later writes is what fails with "database is
     # locked" under several gunicorn workers.
@@ -195,7 +207,7 @@ class Store:
         message = f"said\0{number or ''}\0{words}".encode()
         return hmac.new(self._secret.encode(), message, hashlib.sha256).hexdigest()[:32]
 
-    def _insert(self, session: Session, table, **values) -> bool:
+    def _insert(self, session: Session, table: type[Base], **values: object) -> bool:
         """Insert unless the primary key exists; True when this call inserted it."""
         dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
         key = table.__mapper__.primary_key[0]
@@ -236,7 +248,7 @@ class Store:
         """
         with self.session() as s:
             first = self._claim(s, once, at or datetime.now(UTC), reply) if once else True
-            removed = s.execute(delete(OptOut).where(OptOut.number == number)).rowcount > 0
+            removed = _changed(s.execute(delete(OptOut).where(OptOut.number == number))) > 0
             return removed if first else None
 
     def is_opted_out(self, number: str) -> bool:
@@ -297,7 +309,7 @@ class Store:
                 .where(Request.id == request_id, Request.handled_at.is_(None))
                 .values(handled_by=by[:80], handled_at=at)
             )
-            return s.execute(query).rowcount == 1
+            return _changed(s.execute(query)) == 1
 
     # Idempotency ------------------------------------------------------------
 
@@ -392,7 +404,7 @@ class Store:
                 )
             )
 
-    def record(self, at: datetime, channel: str, kind: str, **fields) -> bool:
+    def record(self, at: datetime, channel: str, kind: str, **fields: str | None) -> bool:
         """Store an event, or log and count the failure: reports must never break a call."""
         try:
             self.add_event(at, channel, kind, **fields)
@@ -426,7 +438,7 @@ class Store:
                 query = query.where(Event.kind == kind)
             if said is not None:
                 query = query.where(Event.said == self.said(number, said))
-            return s.scalar(query)
+            return s.execute(query).scalar_one()
 
     def last_language(self, number: str) -> str | None:
         """The language of the last text event from this number, or None if it never texted."""
@@ -451,18 +463,20 @@ class Store:
             query = select(func.count()).select_from(Event)
             if kind:
                 query = query.where(Event.kind == kind)
-            return s.scalar(query)
+            return s.execute(query).scalar_one()
 
     # Retention --------------------------------------------------------------
 
     def purge(self, before: datetime) -> Purged:
         """Delete handled requests, events and deliveries older than `before`."""
         with self.session() as s:
-            requests = s.execute(
-                delete(Request).where(Request.handled_at.is_not(None), Request.at < before)
-            ).rowcount
-            events = s.execute(delete(Event).where(Event.at < before)).rowcount
-            deliveries = s.execute(delete(Delivery).where(Delivery.at < before)).rowcount
+            requests = _changed(
+                s.execute(
+                    delete(Request).where(Request.handled_at.is_not(None), Request.at < before)
+                )
+            )
+            events = _changed(s.execute(delete(Event).where(Event.at < before)))
+            deliveries = _changed(s.execute(delete(Delivery).where(Delivery.at < before)))
         return Purged(requests, events, deliveries)
 
     def ping(self) -> bool:

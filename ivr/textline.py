@@ -11,6 +11,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from rapidfuzz import fuzz, process
 
@@ -24,7 +25,7 @@ from .compliance import (
     START_WORDS,
     STOP_WORDS,
 )
-from .crisis import MODEL
+from .crisis import MODEL, DangerKind
 from .menus import ECHO_MIN, ECHO_WORDS, Line, normalize_word
 from .schema import LANGS
 from .texting import menu_text, outgoing, topic_text
@@ -37,15 +38,35 @@ SLIP_LENGTH = 6
 MAX_PHRASE = 4  # the most words a keyword has
 
 
+ReplyKind = Literal[
+    # what reply_to decides
+    "keyword",
+    "menu",
+    "unknown",
+    "help",
+    "opt-out",
+    "opt-in",
+    "crisis",
+    "callback",
+    "silent",
+    "echo",
+    # what the limits (limits.limit) and the web layer (sms) make of a decision
+    "repeated",
+    "wait",
+    "rate-limited",
+    "not-stored",
+]
+
+
 @dataclass(frozen=True)
 class TextReply:
     """What to answer a text with (None: stay silent) and what the web layer must do."""
 
     body: str | None
     lang: str
-    kind: str  # keyword, menu, unknown, help, opt-out, opt-in, crisis, callback, silent
+    kind: ReplyKind
     topic: str | None = None
-    crisis: str | None = None  # overdose | suicide
+    crisis: DangerKind | None = None
     followup: str | None = None  # a second text: the answer a crisis message also asked for
 
 
@@ -54,7 +75,7 @@ def plain(text: str) -> str:
     return " ".join(re.sub(r"[^a-z0-9]+", " ", fold(text)).split())
 
 
-def crisis(line: Line, text: str) -> tuple[str, str] | None:
+def crisis(line: Line, text: str) -> tuple[DangerKind, str] | None:
     """('overdose' or 'suicide', language of the phrase) when a message speaks of a danger now."""
     danger = line.crisis.find(text)
     if danger and danger.phrase == MODEL and _bare_keyword(line, text):
@@ -208,10 +229,10 @@ def reply_to(
     if _echo(line, text):
         return TextReply(None, lang, "echo")  # our own reply sent back by a machine: no loop
     if danger:
-        body = _message(line, f"sms_crisis_{danger.kind}", lang)
+        body: str | None = _message(line, f"sms_crisis_{danger.kind}", lang)
         asked = found and not opted_out and _asks(text)
-        answer = topic_text(line, found[0], lang) if asked else None
-        topic = found[0] if answer else None
+        answer = topic_text(line, found[0], lang) if found and asked else None
+        topic = found[0] if found and answer else None
         return TextReply(body, lang, "crisis", topic, danger.kind, followup=answer)
     stop_lang = (
         "es" if word in SPANISH_STOP else "en" if word in STOP_WORDS else _opt_out_words(text)

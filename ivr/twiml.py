@@ -5,17 +5,23 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import Literal, TypedDict, Unpack
 from urllib.parse import urlencode
 
+from twilio.twiml import TwiML
 from twilio.twiml.voice_response import VoiceResponse
 
 from .menus import Line
+from .schema import Language
 
 GATHER_SECONDS = 10  # at least 8 (ACCESSIBILITY.md rule 8): relay users and older callers
 DIAL_SECONDS = 20
 RECORD_SECONDS = 120
 SLOW_RATE = "85%"
 WHY = re.compile(r"[a-z][a-z-]{0,15}")
+
+# The call's steps after the first: each is the webhook /voice/<step> (see voice.py).
+Step = Literal["menu", "summary", "message", "recorded", "dialed", "whisper", "accept"]
 
 
 @dataclass(frozen=True)
@@ -56,9 +62,20 @@ class Where:
             leg=1 if args.get("g") == "1" else 0,
         )
 
-    def to(self, **changes) -> Where:
+    def to(self, **changes: Unpack[Changes]) -> Where:
         """This place with some fields changed."""
         return replace(self, **changes)
+
+
+class Changes(TypedDict, total=False):
+    """The fields of a Where that `Where.to` may change."""
+
+    lang: str
+    menu: str
+    topic: str
+    tries: int
+    why: str
+    leg: int
 
 
 def _small(value: str | None) -> int:
@@ -77,7 +94,7 @@ class Gather:
     """Listen for one key or speech while saying `says`; the answer goes to `step`."""
 
     says: tuple[Say, ...]
-    step: str
+    step: Step
     where: Where
     hints: tuple[str, ...] = ()
     speech: bool = True  # staff whispers listen for keys only
@@ -99,7 +116,7 @@ class Record:
 
 @dataclass(frozen=True)
 class Redirect:
-    step: str
+    step: Step
     where: Where
 
 
@@ -108,16 +125,20 @@ class Hangup:
     pass
 
 
+Verb = Say | Gather | Dial | Record | Redirect | Hangup
+Event = tuple[str, str, str]  # (kind, topic, detail)
+
+
 @dataclass(frozen=True)
 class Reply:
     """What the line does next, in order, and the events worth recording."""
 
     lang: str
-    verbs: tuple
-    events: tuple[tuple[str, str, str], ...] = field(default=())  # (kind, topic, detail)
+    verbs: tuple[Verb, ...]
+    events: tuple[Event, ...] = field(default=())
 
 
-def url(step: str, where: Where) -> str:
+def url(step: Step, where: Where) -> str:
     """The relative URL of a step (Twilio resolves it against the current request)."""
     query = where.query()
     return f"/voice/{step}" + (f"?{query}" if query else "")
@@ -168,7 +189,7 @@ def render(reply: Reply, line: Line) -> str:
     return str(response)
 
 
-def _say(parent, say: Say, language, line: Line) -> None:
+def _say(parent: TwiML, say: Say, language: Language, line: Line) -> None:
     if say.lang:
         language = line.spec.languages[say.lang]
     if say.slow:

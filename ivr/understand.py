@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Literal
 
 from rapidfuzz import fuzz
 
 from .menus import Line
+from .schema import Lang
 from .wording import fold
 
 KEYS = set("0123456789*#")
@@ -119,15 +121,20 @@ def spoken_key(line: Line, lang: str, speech: str) -> str | None:
     return None
 
 
-def navigation(line: Line, lang: str, speech: str) -> str | None:
+Navigation = Literal["counselor", "repeat", "slower", "back", "text", "record", "callback"]
+VoiceWord = Navigation | Literal["english", "spanish"]  # the fields of schema.VoiceWords
+
+
+def navigation(line: Line, lang: str, speech: str) -> Navigation | Lang | None:
     """counselor, repeat, slower, back, text, record, callback, en or es, if said.
 
     The longest phrase said wins, so "call me back" asks for a call back, not to go back.
     """
     spoken = words(speech)
     vocabulary = line.spec.voice_words
-    best, best_length = None, 0
-    for intent in (
+    best: VoiceWord | None = None
+    best_length = 0
+    intents: tuple[VoiceWord, ...] = (
         "counselor",
         "spanish",
         "english",
@@ -137,12 +144,17 @@ def navigation(line: Line, lang: str, speech: str) -> str | None:
         "text",
         "record",
         "callback",
-    ):
+    )
+    for intent in intents:
         for phrase in getattr(vocabulary, intent)[lang]:
             length = len(words(phrase))
             if length > best_length and _says(spoken, phrase):
                 best, best_length = intent, length
-    return {"spanish": "es", "english": "en"}.get(best, best)
+    if best == "spanish":
+        return "es"
+    if best == "english":
+        return "en"
+    return best
 
 
 def _score(spoken: list[str], phrase: str) -> float:
@@ -171,12 +183,28 @@ def spoken_topic(line: Line, lang: str, speech: str) -> str | None:
     return best
 
 
+IntentKind = Literal[
+    "crisis",
+    "counselor",
+    "back",
+    "repeat",
+    "slower",
+    "language",
+    "digit",
+    "topic",
+    "text",
+    "record",
+    "callback",
+    "silence",
+    "invalid",
+]
+
+
 @dataclass(frozen=True)
 class Intent:
     """What the caller meant, whatever the menu: a kind and, for some, a value."""
 
-    kind: str  # crisis counselor back repeat slower language digit topic text record callback
-    #            silence invalid
+    kind: IntentKind
     value: str = ""
 
 
@@ -185,7 +213,7 @@ def intent(line: Line, lang: str, menu_id: str | None, heard: Heard) -> Intent:
     key = heard.key or spoken_key(line, lang, heard.speech)
     if key:
         keys = line.spec.keys
-        named = {
+        named: dict[str, IntentKind] = {
             keys.counselor: "counselor",
             keys.back: "back",
             keys.repeat: "repeat",
@@ -201,7 +229,7 @@ def intent(line: Line, lang: str, menu_id: str | None, heard: Heard) -> Intent:
     if danger := line.crisis.find(heard.speech):
         return Intent("crisis", danger.kind)  # before any menu word: safety first
     said = navigation(line, lang, heard.speech)
-    if said in ("en", "es"):
+    if said == "en" or said == "es":
         return Intent("language", said)
     if said:
         return Intent(said)

@@ -110,19 +110,19 @@ def _save_callback(where: Where) -> bool:
 
 
 @bp.post("/voice")
-def incoming():
+def incoming() -> Response:
     """A new call: greeting, emergency sentence, language choice and main menu."""
     return twiml(call.answer(line()))
 
 
 @bp.post("/voice/menu")
-def menu():
+def menu() -> Response:
     """A key, words or silence at a menu."""
     return _decide(call.at_menu(line(), _where(), _heard(), now()))
 
 
 @bp.post("/voice/summary")
-def summary():
+def summary() -> Response:
     """A key, words or silence after a summary; with no such topic, the menu it was under."""
     where = _where()
     if not where.topic:  # a topic renamed or removed during the call: it has nothing to repeat
@@ -131,13 +131,13 @@ def summary():
 
 
 @bp.post("/voice/message")
-def message():
+def message() -> Response:
     """A key, words or silence at the safety net's message offer."""
     return _decide(call.at_message(line(), _where(), _heard(), now()))
 
 
 @bp.post("/voice/recorded")
-def recorded():
+def recorded() -> Response:
     """A voicemail was recorded: keep where to find it, alert staff, thank the caller."""
     where, seconds = _where(), whole_number("RecordingDuration", RECORD_SECONDS)
     recording = form_text("RecordingUrl", 300)
@@ -165,7 +165,7 @@ def recorded():
 
 
 @bp.post("/voice/dialed")
-def dialed():
+def dialed() -> Response:
     """The staff (or backup) leg ended: connected, or the safety net."""
     status = request.form.get("DialCallStatus", "")[:20]
     try:
@@ -176,13 +176,13 @@ def dialed():
 
 
 @bp.post("/voice/whisper")
-def whisper():
+def whisper() -> Response:
     """Played to the staff member who picks up, before the caller is joined."""
     return Response(render(call.whisper(line(), _where()), line()), mimetype="text/xml")
 
 
 @bp.post("/voice/accept")
-def accept():
+def accept() -> Response:
     """The staff member's answer to the whisper: 1 takes the call."""
     reply = call.accept(_heard())
     if not reply.verbs:
@@ -195,7 +195,7 @@ def accept():
 
 
 @bp.post("/voice/fallback")
-def fallback():
+def fallback() -> Response:
     """Twilio's fallback URL: apologise, give 911 and 988, and ring the staff line in hours."""
     return Response(safety_twiml(), mimetype="text/xml")
 
