@@ -14,7 +14,7 @@ from typing import Literal
 
 from . import prompts, schedule, understand
 from .menus import Line
-from .twiml import Dial, Event, Gather, Hangup, Record, Redirect, Reply, Say, Verb, Where
+from .reply import Dial, Event, Gather, Hangup, Record, Redirect, Reply, Say, Verb, Where
 from .understand import Heard
 
 MAX_TRIES = 2  # failed tries on one menu before a person takes over (rule 9)

@@ -11,8 +11,8 @@ import textstat
 from . import call, prompts, schedule, segments, texting
 from .menus import Line
 from .problems import MenuError, Problem, YamlDoc, read_yaml
+from .reply import Dial, Where
 from .schema import LANGS
-from .twiml import Dial, Where
 from .understand import Heard
 
 MAX_GRADE = 8.0  # Flesch-Kincaid, English

@@ -21,8 +21,9 @@ from .edge import (
     twilio_id,
     whole_number,
 )
+from .reply import Reply, Where
 from .store import StoreError
-from .twiml import RECORD_SECONDS, Reply, Where, render
+from .twiml import RECORD_SECONDS, render
 from .understand import Heard
 
 bp = Blueprint("voice", __name__)

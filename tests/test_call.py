@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 
 from ivr import call, schedule
-from ivr.twiml import Dial, Gather, Hangup, Record, Reply, Say, Where
+from ivr.reply import Dial, Gather, Hangup, Record, Reply, Say, Where
 from ivr.understand import Heard
 
 OPEN = datetime.fromisoformat("2026-12-01T10:00:00-05:00")  # a Tuesday morning

@@ -21,6 +21,7 @@ IVR = Path(__file__).resolve().parent.parent / "ivr"
 
 CORE = (
     "call",
+    "reply",
     "textline",
     "understand",
     "prompts",
@@ -46,14 +47,6 @@ RULES = [  # (part, its modules, what none of them may reach)
     ("menu model", MENU_MODEL, WEB | DATABASE | OUTBOUND | TOOLS),
     ("storage", STORAGE, WEB | OUTBOUND | TOOLS),
 ]
-
-# Arrows that exist today and are not this test's to remove: each one must still exist
-# (a strict xfail), so the entry goes as soon as the code is fixed.
-KNOWN = {
-    ("ivr.call", "twilio"): "issue 10 item 7: call.py builds its reply values from twiml.py, "
-    "which also renders them with the twilio package; the values belong in the core, the "
-    "rendering in the web layer",
-}
 
 
 def _in_type_checking(node: ast.If) -> bool:
@@ -144,23 +137,8 @@ CASES = [
 @pytest.mark.parametrize(("module", "forbidden"), CASES)
 def test_no_forbidden_import(module, forbidden):
     found = reach(module.removeprefix("ivr."))
-    wrong = [
-        " -> ".join([module, *found[name]])
-        for name in sorted(forbidden & found.keys())
-        if (module, name) not in KNOWN
-    ]
+    wrong = [" -> ".join([module, *found[name]]) for name in sorted(forbidden & found.keys())]
     assert wrong == []
-
-
-@pytest.mark.parametrize(
-    ("module", "name"),
-    [
-        pytest.param(*arrow, marks=pytest.mark.xfail(strict=True, reason=why))
-        for arrow, why in KNOWN.items()
-    ],
-)
-def test_known_arrow_is_gone(module, name):
-    assert name not in reach(module.removeprefix("ivr."))
 
 
 # At run time -----------------------------------------------------------------
@@ -184,10 +162,7 @@ def loaded_by(module: str) -> list[str]:
 
 
 def test_importing_the_call_core_loads_no_web_stack():
-    loaded = loaded_by("ivr.call")
-    known = [name for (module, name) in KNOWN if module == "ivr.call"]
-    assert [name for name in loaded if name not in known] == []
-    assert "flask" not in loaded
+    assert loaded_by("ivr.call") == []
 
 
 def test_importing_the_text_core_loads_no_web_stack():

@@ -8,7 +8,8 @@ from datetime import datetime
 import pytest
 
 from ivr import call
-from ivr.twiml import Dial, Gather, Hangup, Record, Redirect, Reply, Say, Where, render, url
+from ivr.reply import Dial, Gather, Hangup, Record, Redirect, Reply, Say, Where
+from ivr.twiml import render, url
 from ivr.understand import Heard
 
 from . import twiml_rules
@@ -16,6 +17,13 @@ from . import twiml_rules
 OPEN = datetime.fromisoformat("2026-12-01T10:00:00-05:00")
 NIGHT = datetime.fromisoformat("2026-12-01T22:00:00-05:00")
 HEAD = '<?xml version="1.0" encoding="UTF-8"?>'
+
+
+@pytest.fixture(autouse=True)
+def in_a_request(app):
+    """The renderer builds step URLs from the routes, as it does inside a voice webhook."""
+    with app.test_request_context("/voice", method="POST"):
+        yield
 
 
 @pytest.mark.parametrize(
