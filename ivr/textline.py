@@ -75,14 +75,6 @@ def plain(text: str) -> str:
     return " ".join(re.sub(r"[^a-z0-9]+", " ", fold(text)).split())
 
 
-def crisis(line: Line, text: str) -> tuple[DangerKind, str] | None:
-    """('overdose' or 'suicide', language of the phrase) when a message speaks of a danger now."""
-    danger = line.crisis.find(text)
-    if danger and danger.phrase == MODEL and _bare_keyword(line, text):
-        danger = None  # a bare topic keyword ("LLAMAR AL 911") asks for that topic
-    return (danger.kind, danger.lang) if danger else None
-
-
 def match_topic(line: Line, text: str) -> tuple[str, str | None] | None:
     """The topic a message asks for, and the language its keyword belongs to (None: both).
 
@@ -189,11 +181,6 @@ def _echo(line: Line, text: str) -> bool:
     return any(said[:n] in line.own_texts for n in range(ECHO_MIN, ECHO_WORDS + 1))
 
 
-def guess_language(line: Line, text: str, last: str | None = None) -> str:
-    """The message's language, then the number's last one, then English."""
-    return line.languages.of(text, last)
-
-
 def _opt_out_words(text: str) -> str | None:
     """The language of a plain-words opt-out, or None."""
     said = plain(text)
@@ -222,7 +209,7 @@ def reply_to(
     if danger and danger.phrase == MODEL and _bare_keyword(line, text):
         danger = None  # a bare topic keyword ("LLAMAR AL 911") asks for that topic
     hint = (danger.lang if danger else None) or last_lang or (found[1] if found else None)
-    lang = guess_language(line, text, hint)
+    lang = line.languages.of(text, hint)  # the message, then the number's last, then English
     twilio = opt_out_type.upper()
     if twilio in ("STOP", "START"):  # Advanced Opt-Out: Twilio already confirmed
         return TextReply(None, lang, "opt-out" if twilio == "STOP" else "opt-in")
