@@ -22,6 +22,14 @@ with three kinds of context, all data staff can extend:
   a context word ("no se si", "not sure if" are not what-ifs).
 - `negation`: a negator just before a phrase takes it back ("I am not going to
   kill myself"), skipping the `skip` words in between ("going to", "quiero").
+  A negated film or joke word ("she's not joking", "no es broma") takes nothing back.
+- `suicide_lacking`: what a person says they have lost ("reason to live", "ganas de
+  vivir") is a danger only when a negator or a `without` word stands just before it
+  ("I have no reason to live", "ya no tengo ganas de vivir", "sin razones para
+  seguir"); said plainly ("my kids are my reason to live") it is none.
+- `attempted` ("tried to", "intento"): said just before a wish to die, it makes the
+  phrase an act that can be over, history when a `long_ago` word is in the message
+  ("I tried to kill myself back in 2019"), a danger otherwise ("I just tried to").
 
 Pattern syntax: words separated by spaces; `a|b` either word; `word*` any word
 starting so; `~` up to three other words. Words of seven letters or more also
@@ -148,6 +156,9 @@ class Recognizer:
 
     now: tuple[tuple[DangerKind, Pattern], ...]  # (kind, pattern): a danger while it is said
     past: tuple[tuple[DangerKind, Pattern], ...]  # (kind, pattern): an act that can be over
+    lacking: tuple[Pattern, ...]  # a wish to die when said as lost ("no reason to live")
+    without: frozenset[str]
+    attempted: tuple[Pattern, ...]
     not_now: tuple[Pattern, ...]
     long_ago: tuple[Pattern, ...]
     was_then: tuple[Pattern, ...]
@@ -176,6 +187,9 @@ class Recognizer:
             past=tuple(
                 (kind, p) for kind in KINDS for p in compiled(getattr(crisis, f"{kind}_past"))
             ),
+            lacking=compiled(crisis.suicide_lacking),
+            without=single(crisis.without) | single(crisis.negation),
+            attempted=compiled(crisis.attempted),
             not_now=compiled(crisis.not_now),
             long_ago=compiled(crisis.long_ago),
             was_then=compiled(crisis.was_then),
@@ -225,10 +239,14 @@ class Recognizer:
         now = _any(
             self.right_now, every
         )  # "what do I do if he's not breathing, he's here right now"
-        fiction = _any(self.fiction, every) or _any(self.over, every)  # a show; "ya estoy bien"
+        fiction = self._fiction(every) or _any(self.over, every)  # a show; "ya estoy bien"
         for said in sentences(text):
             said = self._mend(said)
             words = frozenset(said)
+            lost, said_plainly = self._lacking(said)
+            if lost and not fiction:
+                return Danger("suicide", lost.lang, lost.text)
+            context = context or said_plainly  # "my kids are my reason to live": not for the model
             for kind in KINDS:
                 for is_past, table in ((False, self.now), (True, self.past)):
                     for pattern_kind, pattern in table:
@@ -237,6 +255,8 @@ class Recognizer:
                         if pattern.anchor is not None and not pattern.anchor & words:
                             continue  # its first word is not in the sentence: it cannot match
                         matches = list(pattern.find(said))
+                        if not is_past and kind == "suicide" and self._attempted(matches, said):
+                            is_past = True  # "tried to kill myself": when? the message says
                         if (is_past and history) or fiction:
                             context = context or bool(matches)
                             continue
@@ -251,6 +271,28 @@ class Recognizer:
         if found := self.model.crisis(text):
             return Danger(found, "", MODEL)
         return None
+
+    def _fiction(self, said: tuple[str, ...]) -> bool:
+        """True when a film, song or joke is named, and not denied ("not joking")."""
+        return any(
+            not self._negated(said, start) for p in self.fiction for start, _ in p.find(said)
+        )
+
+    def _lacking(self, said: tuple[str, ...]) -> tuple[Pattern | None, bool]:
+        """A `suicide_lacking` phrase said as lost ("no reason to live"), if any; and whether
+        one was said plainly ("my reason to live")."""
+        plainly = False
+        for pattern in self.lacking:
+            for start, _ in pattern.find(said):
+                if self._negated(said, start, self.without):
+                    return pattern, plainly
+                plainly = True
+        return None, plainly
+
+    def _attempted(self, matches: list[tuple[int, int]], said: tuple[str, ...]) -> bool:
+        """True when an attempt word ends just before a match ("tried to | kill myself")."""
+        ends = {end for p in self.attempted for _, end in p.find(said)}
+        return any(start in ends for start, _ in matches)
 
     def _has_context(self, said: tuple[str, ...]) -> bool:
         lists = (self.not_now, self.long_ago, self.was_then, self.idioms)
@@ -284,10 +326,12 @@ class Recognizer:
             for start, stop in matches
         )
 
-    def _negated(self, said: tuple[str, ...], start: int) -> bool:
+    def _negated(
+        self, said: tuple[str, ...], start: int, negators: frozenset[str] | None = None
+    ) -> bool:
         looked = 0
         for word in reversed(said[:start]):
-            if word in self.negation:
+            if word in (self.negation if negators is None else negators):
                 return True
             if word not in self.skip:
                 looked += 1

@@ -236,6 +236,9 @@ class Crisis(Model):
     suicide: Words
     overdose_past: Words = Words()
     suicide_past: Words = Words()
+    suicide_lacking: Words = Words()
+    without: Words = Words()
+    attempted: Words = Words()
     not_now: Words = Words()
     long_ago: Words = Words()
     was_then: Words = Words()

@@ -80,8 +80,11 @@ def match_topic(line: Line, text: str) -> tuple[str, str | None] | None:
 
     Forgives case, spaces, punctuation, a leading 'info', plurals and small typos, and
     finds keywords anywhere in a longer message. When several topics are named, the one
-    of higher `priority` wins ("how much is methadone": contact), then the one named
-    most, then the one named last ("I'm on methadone, tell me about therapy").
+    of higher `priority` wins ("how much is methadone": contact), then the one the topic
+    model finds likelier ("how soon after my last bag can I start suboxone without getting
+    sick": medications), then the one named most, then the one named last. When only
+    related words are found ("can I still work if I do the program"), the model's reading
+    wins when it is sure enough.
     """
     table = line.keywords
     words = normalize_word(text).split()
@@ -92,16 +95,25 @@ def match_topic(line: Line, text: str) -> tuple[str, str | None] | None:
     if (whole := "".join(words)) in table:
         return _keyword(line, table[whole][0], whole)
     said = tokens(text)
+    model = line.topic_model
     for strong in (True, False):
         hits = _hits(line, said, strong)
         if not hits and strong:
             hits = _slips(line, said, whole, len(words))
-        if hits:
-            counts = Counter(topic for _, topic, _ in hits)
-            rank = {t: line.spec.topics[t].priority if strong else 0 for t in counts}
-            _, topic, lang = max(hits, key=lambda hit: (rank[hit[1]], counts[hit[1]], hit[0]))
-            return topic, lang
-    if line.topic_model and (guess := line.topic_model.best(text)):
+        if not hits:
+            continue
+        if not strong and model and (guess := model.best(text)):
+            return guess, None  # only related words ("program"): the model reads the question
+        counts = Counter(topic for _, topic, _ in hits)
+        rank = {t: line.spec.topics[t].priority if strong else 0 for t in counts}
+        chances = model.chances(text) if model and len(counts) > 1 else {}
+        # Keywords of two topics ("suboxone" and "sick"): priority, then the model, then
+        # the topic named most, then the one named last.
+        _, topic, lang = max(
+            hits, key=lambda hit: (rank[hit[1]], chances.get(hit[1], 0), counts[hit[1]], hit[0])
+        )
+        return topic, lang
+    if model and (guess := model.best(text)):
         return guess, None  # no keyword at all: the model trained on real questions
     return None
 

@@ -74,6 +74,12 @@ SPELLED_OUT = {
     "tonights": "tonight is",
     # Spanish
     "q": "que",
+    "k": "que",
+    "ke": "que",
+    "kiero": "quiero",
+    "kieres": "quieres",
+    "aki": "aqui",
+    "toas": "todas",
     "xq": "porque",
     "pq": "porque",
     "porq": "porque",
