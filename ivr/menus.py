@@ -58,6 +58,16 @@ class Line:
         return found
 
     @cached_property
+    def keyword_language(self) -> Mapping[str, str | None]:
+        """Each text keyword without spaces or accents -> its language (None: both list it)."""
+        found: dict[str, set[str]] = {}
+        for topic in self.spec.topics.values():
+            for lang in LANGS:
+                for word in topic.keywords[lang]:
+                    found.setdefault(normalize_word(word).replace(" ", ""), set()).add(lang)
+        return {word: langs.pop() if len(langs) == 1 else None for word, langs in found.items()}
+
+    @cached_property
     def crisis(self) -> Recognizer:
         """The crisis phrases and their context, compiled once."""
         return Recognizer.from_spec(self.spec.crisis, Model.load())
@@ -148,8 +158,9 @@ def load_line(menus_path: str | Path, content_dir: str | Path | None = None) -> 
         raise MenuError(errors)
     warnings = tuple(p for p in problems if p.level != "error")
     line = Line(spec, content, menus_path, warnings)
-    for built_once in ("keywords", "phrases", "crisis", "topic_model", "languages", "own_texts"):
-        getattr(line, built_once)  # what depends only on the menu is built now, not per message
+    built_once = ("keywords", "keyword_language", "phrases", "crisis", "topic_model")
+    for name in (*built_once, "languages", "own_texts"):
+        getattr(line, name)  # what depends only on the menu is built now, not per message
     return line
 
 

@@ -6,11 +6,11 @@ import hashlib
 import hmac
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from sqlalchemy import (
     CursorResult,
@@ -20,6 +20,7 @@ from sqlalchemy import (
     Index,
     Integer,
     Result,
+    Select,
     String,
     Text,
     TypeDecorator,
@@ -34,7 +35,6 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
-from sqlalchemy.pool import NullPool
 
 from .privacy import caller_hash
 
@@ -127,6 +127,33 @@ class Event(Base):
 
 
 @dataclass(frozen=True)
+class Note:
+    """One event to keep: what happened. The number and the words are hashed on the way in."""
+
+    channel: str
+    kind: str
+    language: str | None = None
+    topic: str | None = None
+    detail: str | None = None
+    said: str | None = None  # the normalised words, kept only as a keyed hash
+
+
+Keep = Literal["opt-out", "opt-in", "callback"]
+
+
+@dataclass(frozen=True)
+class Recalled:
+    """What the line knew of a number when its text arrived, read in one transaction."""
+
+    reply: str | None = None  # the reply this delivery already got: it is a retry
+    opted_out: bool = False
+    language: str | None = None  # the language of its last text
+    replies: int = 0  # replies in the last minute
+    notices: int = 0  # "please wait" notices in the last minute
+    repeats: int = 0  # replies to these same words in the repeat window
+
+
+@dataclass(frozen=True)
 class Purged:
     """How many rows of each kind a purge deleted."""
 
@@ -140,15 +167,16 @@ def engine_for(url: str) -> Engine:
     if url.startswith(("postgres://", "postgresql://")):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
     if url.startswith("sqlite"):
-        # A connection per transaction: a file made read-only (or restored) is seen at once,
-        # and no worker holds a write handle it no longer should.
-        engine = create_engine(url, connect_args={"timeout": 5}, poolclass=NullPool)
+        # Pooled: opening a connection, setting its pragmas and closing it (which checkpoints
+        # the log) cost more than a webhook's own work. A few connections per worker.
+        engine = create_engine(url, connect_args={"timeout": 5}, pool_size=4, max_overflow=4)
         event.listen(engine, "connect", _sqlite_connect)
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     # Short limits: a slow database must not hold a webhook near Twilio's 15 seconds.
+    # Pooled, checked before use, so a restarted server costs one failed request at most.
     limits = {"connect_timeout": 3, "options": f"-c statement_timeout={WAIT_MS}"}
-    return create_engine(url, pool_pre_ping=True, connect_args=limits)
+    return create_engine(url, pool_pre_ping=True, pool_size=4, max_overflow=4, connect_args=limits)
 
 
 def _changed(result: Result[Any]) -> int:
@@ -156,13 +184,30 @@ def _changed(result: Result[Any]) -> int:
     return cast(CursorResult[Any], result).rowcount
 
 
+READING = "ivr_reading"  # an execution option: a transaction that only reads
+
+
+def _sqlite_begin(conn: Any) -> None:
+    # Every transaction that may write begins IMMEDIATE: a deferred transaction that
+    # later writes is what fails with "database is locked" under several gunicorn
+    # workers. One that only reads begins deferred, and never waits for a writer (WAL).
+    reading = conn.get_execution_options().get(READING, False)
+    conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+
+
+# WAL: readers never wait for the writer, and a commit appends to the log instead of
+# rewriting pages. synchronous=FULL: each commit is flushed to disk before the reply, so an
+# opt-out, a voicemail or a call-back the line confirmed survives a power cut, not only a
+# killed worker (NORMAL would keep it only until the next checkpoint). One flush per
+# webhook, now that each webhook writes in one transaction.
+SQLITE_PRAGMAS = ("journal_mode=WAL", f"busy_timeout={WAIT_MS}", "synchronous=FULL")
+
+
 def _sqlite_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
-    # Take the transaction into our own hands so every write begins IMMEDIATE:
-    # a deferred transaction that later writes is what fails with "database is
-    # locked" under several gunicorn workers.
+    # Take the transaction into our own hands (see _sqlite_begin).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
-    for pragma in ("journal_mode=WAL", f"busy_timeout={WAIT_MS}", "synchronous=NORMAL"):
+    for pragma in SQLITE_PRAGMAS:
         try:
             cursor.execute(f"PRAGMA {pragma}")
         except Exception:  # a read-only file still serves reads
@@ -175,20 +220,23 @@ class Store:
 
     def __init__(self, url: str, secret: str):
         self.engine = engine_for(url)
+        self._reader = self.engine.execution_options(**{READING: True})  # same pool
         self._secret = secret
         self._lock = threading.Lock()
         self.failed_writes = 0
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
+    def session(self, reading: bool = False) -> Iterator[Session]:
         """A transaction that commits on success; any database or driver fault becomes StoreError.
 
         SQLAlchemy wraps what the driver calls its errors, but not everything a driver
         raises: SQLite's OverflowError for an integer past 64 bits, or a UnicodeEncodeError
         for a lone surrogate. The same input must fail the same way on both engines.
+        `reading`: the transaction only reads (on SQLite it then waits for no writer).
         """
+        bind = self._reader if reading else self.engine
         try:
-            with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            with Session(bind, expire_on_commit=False) as session, session.begin():
                 yield session
         except (SQLAlchemyError, self.engine.dialect.loaded_dbapi.Error, *DRIVER_FAULTS) as exc:
             raise StoreError(type(exc).__name__) from exc
@@ -253,7 +301,7 @@ class Store:
 
     def is_opted_out(self, number: str) -> bool:
         """True when `number` asked for no texts."""
-        with self.session() as s:
+        with self.session(reading=True) as s:
             return s.get(OptOut, number) is not None
 
     # People waiting ---------------------------------------------------------
@@ -271,8 +319,9 @@ class Store:
         once: str | None = None,
         reply: str | None = None,
         unsent: str | None = None,
+        notes: Sequence[Note] = (),
     ) -> int | None:
-        """Store a voicemail or call-back request; returns its id.
+        """Store a voicemail or call-back request, and the events `notes`; returns its id.
 
         With `once`, a delivery key, the request is stored only the first time that key is
         seen (None on a retry), in the same transaction as the claim, its `reply` and the
@@ -281,6 +330,7 @@ class Store:
         with self.session() as s:
             if once and not self._claim(s, once, at, reply, unsent):
                 return None
+            s.add_all(self._event(at, number, note) for note in notes)
             row = Request(
                 kind=kind,
                 channel=channel,
@@ -297,7 +347,7 @@ class Store:
 
     def waiting(self) -> list[Request]:
         """Requests no one has handled yet, oldest first."""
-        with self.session() as s:
+        with self.session(reading=True) as s:
             query = select(Request).where(Request.handled_at.is_(None)).order_by(Request.at)
             return list(s.scalars(query))
 
@@ -357,7 +407,7 @@ class Store:
 
     def sending(self, key: str) -> str | None:
         """Where a delivery's text is: sent, sending or failed; None for no such delivery."""
-        with self.session() as s:
+        with self.session(reading=True) as s:
             row = s.get(Delivery, key[:120])
         if row is None:
             return None
@@ -367,16 +417,45 @@ class Store:
 
     def seen(self, key: str) -> bool:
         """True when a delivery with this key was claimed."""
-        with self.session() as s:
+        with self.session(reading=True) as s:
             return s.get(Delivery, key[:120]) is not None
 
     def reply_for(self, key: str) -> str | None:
         """The reply stored for a delivery, if any."""
-        with self.session() as s:
+        with self.session(reading=True) as s:
             row = s.get(Delivery, key[:120])
             return row.reply if row else None
 
     # Events -----------------------------------------------------------------
+
+    def _event(self, at: datetime, number: str | None, note: Note) -> Event:
+        return Event(
+            at=at,
+            channel=note.channel,
+            kind=note.kind,
+            caller=self.caller(number),
+            language=note.language,
+            topic=note.topic,
+            detail=note.detail and note.detail[:80],
+            said=self.said(number, note.said),
+        )
+
+    def note(self, at: datetime, number: str | None, notes: Sequence[Note]) -> bool:
+        """Store the events of one request in one transaction, or log and count the failure."""
+        if not notes:
+            return True
+        try:
+            with self.session() as s:
+                s.add_all(self._event(at, number, note) for note in notes)
+            return True
+        except StoreError as exc:
+            self._failed(notes[0], exc)
+            return False
+
+    def _failed(self, note: Note, exc: StoreError) -> None:
+        with self._lock:
+            self.failed_writes += 1
+        log.error("event not stored (%s %s): %s", note.channel, note.kind, exc)
 
     def add_event(
         self,
@@ -390,30 +469,96 @@ class Store:
         said: str | None = None,
     ) -> None:
         """Store one event; the number, and the words if given, are kept only as keyed hashes."""
+        note = Note(channel, kind, language, topic, detail, said)
         with self.session() as s:
-            s.add(
-                Event(
-                    at=at,
-                    channel=channel,
-                    kind=kind,
-                    caller=self.caller(number),
-                    language=language,
-                    topic=topic,
-                    detail=detail and detail[:80],
-                    said=self.said(number, said),
-                )
-            )
+            s.add(self._event(at, number, note))
 
     def record(self, at: datetime, channel: str, kind: str, **fields: str | None) -> bool:
         """Store an event, or log and count the failure: reports must never break a call."""
-        try:
-            self.add_event(at, channel, kind, **fields)
+        number = fields.pop("number", None)
+        return self.note(at, number, [Note(channel, kind, **fields)])
+
+    # One text: what is known, then everything it stores, each in one transaction ----------
+
+    def recall_text(
+        self, key: str, number: str, said: str, minute_ago: datetime, window_start: datetime
+    ) -> Recalled:
+        """What the line knows of `number` as its text (`key`, these `said` words) arrives."""
+        with self.session(reading=True) as s:
+            saved = s.get(Delivery, key[:120]) if key else None
+            if saved is not None and saved.reply is not None:
+                return Recalled(reply=saved.reply)
+            opted_out = s.get(OptOut, number) is not None if number else False
+            language = self._last_language(s, number) if number else None
+            if not number:
+                return Recalled(opted_out=opted_out, language=language)
+            recent = Event.at >= minute_ago
+            same = Event.said == self.said(number, said)
+            counts = s.execute(
+                self._replies(number, min(minute_ago, window_start)).with_only_columns(
+                    func.count().filter(recent),
+                    func.count().filter(recent, Event.kind == "wait"),
+                    func.count().filter(same, Event.at >= window_start),
+                )
+            ).one()
+        return Recalled(None, opted_out, language, *counts)
+
+    def keep_text(
+        self,
+        at: datetime,
+        key: str,
+        number: str,
+        note: Note,
+        reply: str | None = None,
+        keep: Keep | None = None,
+        words: str = "",
+        unsent: str | None = None,
+    ) -> bool:
+        """Everything one text stores, in one transaction: the delivery claimed with its reply
+        and the staff alert it owes, the opt-out, opt-in or call-back request it asked for,
+        and its event. False (and nothing stored) when the delivery was claimed before.
+        """
+        with self.session() as s:
+            if key and not self._claim(s, key, at, reply, unsent):
+                return False
+            if keep == "opt-out":
+                self._insert(s, OptOut, number=number, at=at, words=words[:40])
+            elif keep == "opt-in":
+                s.execute(delete(OptOut).where(OptOut.number == number))
+            elif keep == "callback":
+                s.add(
+                    Request(
+                        kind="callback", channel="sms", number=number, language=note.language, at=at
+                    )
+                )
+            s.add(self._event(at, number, note))
             return True
-        except StoreError as exc:
-            with self._lock:
-                self.failed_writes += 1
-            log.error("event not stored (%s %s): %s", channel, kind, exc)
-            return False
+
+    def _replies(self, number: str, since: datetime) -> Select[int]:
+        """A count of the texts the line answered this number since `since`."""
+        return (
+            select(func.count())
+            .select_from(Event)
+            .where(
+                Event.caller == self.caller(number),
+                Event.channel == "sms",
+                Event.detail == "reply",
+                Event.at >= since,
+            )
+        )
+
+    def _last_language(self, s: Session, number: str) -> str | None:
+        query = (
+            select(Event.language)
+            .where(
+                Event.caller == self.caller(number),
+                Event.channel == "sms",
+                Event.language.is_not(None),
+            )
+            .order_by(Event.at.desc(), Event.id.desc())
+            .limit(1)
+        )
+        return s.scalar(query)
 
     def replies_since(
         self, number: str, since: datetime, kind: str | None = None, said: str | None = None
@@ -423,17 +568,8 @@ class Store:
         Only replies of one kind, if `kind` is given; only replies to the same normalised
         words, if `said` is given.
         """
-        with self.session() as s:
-            query = (
-                select(func.count())
-                .select_from(Event)
-                .where(
-                    Event.caller == self.caller(number),
-                    Event.channel == "sms",
-                    Event.detail == "reply",
-                    Event.at >= since,
-                )
-            )
+        with self.session(reading=True) as s:
+            query = self._replies(number, since)
             if kind:
                 query = query.where(Event.kind == kind)
             if said is not None:
@@ -444,22 +580,12 @@ class Store:
         """The language of the last text event from this number, or None if it never texted."""
         if not number:
             return None
-        with self.session() as s:
-            query = (
-                select(Event.language)
-                .where(
-                    Event.caller == self.caller(number),
-                    Event.channel == "sms",
-                    Event.language.is_not(None),
-                )
-                .order_by(Event.at.desc(), Event.id.desc())
-                .limit(1)
-            )
-            return s.scalar(query)
+        with self.session(reading=True) as s:
+            return self._last_language(s, number)
 
     def count(self, kind: str | None = None) -> int:
         """How many events (of one kind) are stored."""
-        with self.session() as s:
+        with self.session(reading=True) as s:
             query = select(func.count()).select_from(Event)
             if kind:
                 query = query.where(Event.kind == kind)

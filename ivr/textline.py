@@ -1,6 +1,6 @@
 """The text line's decisions: a message (and whether its sender opted out) -> a reply value.
 
-Pure: the web layer stores opt-outs and call-backs, alerts staff, and limits the rate.
+Pure: textpolicy.py adds the limits, what to keep and whom to alert; sms.py carries it out.
 Order matters and follows ../shared/ACCESSIBILITY.md: crisis first, then the
 opt-out rules, then keywords.
 """
@@ -27,7 +27,6 @@ from .compliance import (
 )
 from .crisis import MODEL, DangerKind
 from .menus import ECHO_MIN, ECHO_WORDS, Line, normalize_word
-from .schema import LANGS
 from .texting import menu_text, outgoing, topic_text
 from .wording import fold, tokens
 
@@ -138,13 +137,7 @@ def _bare_keyword(line: Line, text: str) -> bool:
 
 
 def _keyword(line: Line, topic: str, joined: str) -> tuple[str, str | None]:
-    langs = {
-        lang
-        for lang in LANGS
-        for w in line.spec.topics[topic].keywords[lang]
-        if normalize_word(w).replace(" ", "") == joined
-    }
-    return topic, langs.pop() if len(langs) == 1 else None
+    return topic, line.keyword_language.get(joined)
 
 
 def _hits(line: Line, said: tuple[str, ...], strong: bool) -> list[tuple[int, str, str | None]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from rapidfuzz import fuzz
@@ -100,9 +101,17 @@ def words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9*]+", fold(text))
 
 
+@lru_cache(maxsize=16384)
+def _phrase(phrase: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """A menu phrase's words, and those that carry its meaning (not FILLER), worked out once:
+    the phrases are the menu's, so the cache holds each only once per loaded menu."""
+    said = tuple(words(phrase))
+    return said, tuple(w for w in said if w not in FILLER) or said
+
+
 def _says(spoken: list[str], phrase: str) -> bool:
     """True when every word of `phrase` was said, in order, allowing small mishearings."""
-    target = words(phrase)
+    target = _phrase(phrase)[0]
     for start in range(len(spoken) - len(target) + 1):
         window = spoken[start : start + len(target)]
         if all(w == t or fuzz.ratio(w, t) >= SIMILAR for w, t in zip(window, target, strict=True)):
@@ -147,7 +156,7 @@ def navigation(line: Line, lang: str, speech: str) -> Navigation | Lang | None:
     )
     for intent in intents:
         for phrase in getattr(vocabulary, intent)[lang]:
-            length = len(words(phrase))
+            length = len(_phrase(phrase)[0])
             if length > best_length and _says(spoken, phrase):
                 best, best_length = intent, length
     if best == "spanish":
@@ -158,7 +167,7 @@ def navigation(line: Line, lang: str, speech: str) -> Navigation | Lang | None:
 
 
 def _score(spoken: list[str], phrase: str) -> float:
-    meaningful = [w for w in words(phrase) if w not in FILLER] or words(phrase)
+    meaningful = _phrase(phrase)[1]
     found = sum(any(w == s or fuzz.ratio(w, s) >= SIMILAR for s in spoken) for w in meaningful)
     return found / len(meaningful) if meaningful else 0.0
 

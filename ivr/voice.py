@@ -22,7 +22,7 @@ from .edge import (
     whole_number,
 )
 from .reply import Reply, Where
-from .store import StoreError
+from .store import Note, StoreError
 from .twiml import RECORD_SECONDS, render
 from .understand import Heard
 
@@ -39,18 +39,19 @@ def _heard() -> Heard:
     return Heard.from_form(request.form.get("Digits"), request.form.get("SpeechResult"))
 
 
-def twiml(reply: Reply) -> Response:
-    """Record the reply's events (never failing the call) and answer its TwiML."""
-    for kind, topic, detail in reply.events:
-        store().record(
-            now(),
-            "voice",
-            kind,
-            number=caller() or None,
-            language=reply.lang,
-            topic=topic or None,
-            detail=detail or None,
-        )
+def notes(reply: Reply) -> list[Note]:
+    """The events a reply records."""
+    return [
+        Note("voice", kind, reply.lang, topic or None, detail or None)
+        for kind, topic, detail in reply.events
+    ]
+
+
+def twiml(reply: Reply, noted: bool = False) -> Response:
+    """Record the reply's events in one transaction (never failing the call), unless they
+    were stored with its effect (`noted`), and answer its TwiML."""
+    if not noted:
+        store().note(now(), caller() or None, notes(reply))
     return Response(render(reply, line()), mimetype="text/xml")
 
 
@@ -61,7 +62,10 @@ def _decide(decision: Reply | call.Effect) -> Response:
     where = decision.where
     if decision.kind == "text":
         return twiml(call.after_text(line(), where, _send_topic(where)))
-    return twiml(call.after_callback(line(), where, now(), _save_callback(where)))
+    done = call.after_callback(line(), where, now(), saved=True)
+    if _save_callback(where, notes(done)):
+        return twiml(done, noted=True)  # its events were stored with the request
+    return twiml(call.after_callback(line(), where, now(), saved=False))
 
 
 def _send_topic(where: Where) -> str:
@@ -90,8 +94,9 @@ def _text_outcome(key: str) -> str:
     return "sent" if state == "sent" else "failed"  # still sending: it cannot be promised
 
 
-def _save_callback(where: Where) -> bool:
-    """Store a call-back request and alert the on-call phone (without caller details), once."""
+def _save_callback(where: Where, events: list[Note]) -> bool:
+    """Store a call-back request with its events and alert the on-call phone (without caller
+    details), once."""
     key = f"voice:{twilio_id()}:callback"
     try:
         store().add_request(
@@ -103,6 +108,7 @@ def _save_callback(where: Where) -> bool:
             topic=where.topic or None,
             once=key,
             unsent=owed_alert(line().spec.staff.alert_callback),
+            notes=events,
         )
     except StoreError:
         return False
@@ -145,6 +151,7 @@ def recorded() -> Response:
     if not recording or seconds == 0:
         return twiml(call.after_voicemail(line(), where, now(), saved=False))
     key = f"voice:recording:{(form_text('RecordingSid', 60) or recording)[:60]}"
+    done = call.after_voicemail(line(), where, now(), saved=True)
     try:
         store().add_request(
             "voicemail",
@@ -157,12 +164,13 @@ def recorded() -> Response:
             recording_seconds=seconds,
             once=key,
             unsent=owed_alert(line().spec.staff.alert_voicemail),
+            notes=notes(done),
         )
     except StoreError:
         alert(line().spec.staff.alert_voicemail_unsaved)  # Twilio still holds the recording
-    else:
-        send_owed_alert(key)  # on a retry, only an alert the first request could not send
-    return twiml(call.after_voicemail(line(), where, now(), saved=True))
+        return twiml(done)
+    send_owed_alert(key)  # on a retry, only an alert the first request could not send
+    return twiml(done, noted=True)  # its events were stored with the voicemail
 
 
 @bp.post("/voice/dialed")

@@ -185,7 +185,7 @@ EFFECTS = [
         "opt-out",
         opt_out,
         lambda app, out: (int(_store(app).is_opted_out(CALLER)), _store(app).count("opt-out")),
-        "opt_out",
+        "keep_text",  # a text stores everything in one transaction
         "You will get no more texts",
         "Sorry, we could not stop texts just now.",
     ),
@@ -193,7 +193,7 @@ EFFECTS = [
         "opt-in",
         opt_in,
         lambda app, out: (int(not _store(app).is_opted_out(CALLER)), _store(app).count("opt-in")),
-        "opt_in",
+        "keep_text",
         "You can get texts from us again.",
         "Sorry, we cannot take that request right now.",
     ),
@@ -296,12 +296,12 @@ def drop_after_first_write(monkeypatch) -> dict:
     state = {"down": False}
     real_session = Store.session
 
-    def session(self):
+    def session(self, reading=False):
         if state["down"]:
             raise StoreError("OperationalError")
-        return real_session(self)
+        return real_session(self, reading)
 
-    for name in ("claim", "opt_out", "opt_in", "add_request"):
+    for name in ("claim", "opt_out", "opt_in", "add_request", "keep_text"):
         real = getattr(Store, name)
 
         def written(self, *args, _real=real, **kwargs):
