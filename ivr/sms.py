@@ -1,4 +1,4 @@
-"""Twilio's messaging webhooks: read what is known, ask the text core (textpolicy), store once, answer."""
+"""Twilio's messaging webhooks: what is known, the text core's turn, one write, the answer."""
 
 from __future__ import annotations
 
