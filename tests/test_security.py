@@ -183,7 +183,7 @@ FAULTS = [
     ("safety net step", "ivr.call.at_message", "/voice/message", {"Digits": "2"}),
     ("transfer result", "ivr.call.dialed", "/voice/dialed", {"DialCallStatus": "busy"}),
     ("prompt text", "ivr.prompts.options_prompt", "/voice/menu", {"Digits": "3"}),
-    ("storage", "ivr.store.Store.record", "/voice/menu", {"Digits": "2"}),
+    ("storage", "ivr.store.Store.note", "/voice/menu", {"Digits": "2"}),
     ("storage read", "ivr.store.Store.is_opted_out", "/voice/summary?t=relapse", {"Digits": "2"}),
     ("REST client", "ivr.outbound.Messenger.send", "/voice/summary?t=relapse", {"Digits": "2"}),
     (
@@ -233,10 +233,10 @@ def test_the_safety_response_gives_the_staff_line_in_hours(app, monkeypatch, cap
     ("target", "body"),
     [
         ("ivr.textline.reply_to", "menu"),
-        ("ivr.store.Store.is_opted_out", "menu"),
-        ("ivr.store.Store.opt_out", "STOP"),
+        ("ivr.store.Store.recall_text", "menu"),
+        ("ivr.store.Store.keep_text", "STOP"),
         ("ivr.textline.menu_text", "menu"),
-        ("ivr.store.Store.claim", "detox"),
+        ("ivr.store.Store.keep_text", "detox"),
     ],
 )
 @pytest.mark.safety_net
