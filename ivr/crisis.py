@@ -38,7 +38,7 @@ match a one-letter slip ("breathng"). Pure: no Flask, no database.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Literal
@@ -124,14 +124,55 @@ class Pattern:
             yield from self._match(said, at + 1, step + 1)
 
 
-def _any(patterns: Iterable[Pattern], said: tuple[str, ...]) -> bool:
+class Patterns:
+    """Patterns looked up by their first word, built once: a message is tried only against
+    the few whose first word it holds (and those that start with a `word*` or a gap)."""
+
+    def __init__(self, patterns: Iterable[Pattern]):
+        self.all = tuple(patterns)
+        by_word: dict[str, list[int]] = {}
+        by_start: dict[str, list[tuple[str, int]]] = {}  # first two letters -> (prefix, n)
+        loose = []
+        for n, pattern in enumerate(self.all):
+            first = pattern.steps[0] if pattern.steps else (GAP,)
+            if first == (GAP,) or any(o.endswith("*") and len(o) < 3 for o in first):
+                loose.append(n)  # a gap, or a prefix too short to look up
+                continue
+            for option in first:
+                if option.endswith("*"):
+                    by_start.setdefault(option[:2], []).append((option[:-1], n))
+                else:
+                    by_word.setdefault(option, []).append(n)
+        self._by_word = {word: tuple(found) for word, found in by_word.items()}
+        self._by_start = {start: tuple(found) for start, found in by_start.items()}
+        self._loose = tuple(loose)
+
+    def __iter__(self) -> Iterator[Pattern]:
+        return iter(self.all)
+
+    def places(self, said: Sequence[str]) -> list[int]:
+        """Where in `all` the patterns that may match `said` are, in order."""
+        found = set(self._loose)
+        for word in set(said):
+            found.update(self._by_word.get(word, ()))
+            found.update(
+                n for prefix, n in self._by_start.get(word[:2], ()) if word.startswith(prefix)
+            )
+        return sorted(found)
+
+    def among(self, said: Sequence[str]) -> list[Pattern]:
+        """The patterns that may match `said`, in their order in menus.yaml."""
+        return [self.all[n] for n in self.places(said)]
+
+    def spans(self, said: Sequence[str]) -> Iterator[tuple[int, int]]:
+        """Every (start, end) where one of the patterns matches."""
+        for pattern in self.among(said):
+            yield from pattern.find(said)
+
+
+def _any(patterns: Patterns, said: tuple[str, ...]) -> bool:
     """True when any of the patterns matches somewhere in `said`."""
-    words = frozenset(said)
-    return any(
-        next(iter(p.find(said)), None) is not None
-        for p in patterns
-        if p.anchor is None or p.anchor & words
-    )
+    return next(patterns.spans(said), None) is not None
 
 
 def _fits(word: str, options: tuple[str, ...]) -> bool:
@@ -156,36 +197,36 @@ class Recognizer:
 
     now: tuple[tuple[DangerKind, Pattern], ...]  # (kind, pattern): a danger while it is said
     past: tuple[tuple[DangerKind, Pattern], ...]  # (kind, pattern): an act that can be over
-    lacking: tuple[Pattern, ...]  # a wish to die when said as lost ("no reason to live")
+    lacking: Patterns  # a wish to die when said as lost ("no reason to live")
     without: frozenset[str]
-    attempted: tuple[Pattern, ...]
-    not_now: tuple[Pattern, ...]
-    long_ago: tuple[Pattern, ...]
-    was_then: tuple[Pattern, ...]
-    idioms: tuple[Pattern, ...]
-    fiction: tuple[Pattern, ...]
-    not_overdose: tuple[Pattern, ...]
-    right_now: tuple[Pattern, ...]
-    over: tuple[Pattern, ...]
+    attempted: Patterns
+    not_now: Patterns
+    long_ago: Patterns
+    was_then: Patterns
+    idioms: Patterns
+    fiction: Patterns
+    not_overdose: Patterns
+    right_now: Patterns
+    over: Patterns
     negation: frozenset[str]
     skip: frozenset[str]
-    danger_words: tuple[Pattern, ...] = ()
+    danger_words: Patterns = Patterns(())
     model: Model | None = None
 
     @classmethod
     def from_spec(cls, crisis: Crisis, model: Model | None = None) -> Recognizer:
         """Build from menus.yaml's `crisis:` section, with the trained model if there is one."""
 
-        def compiled(words: Words) -> tuple[Pattern, ...]:
-            return tuple(Pattern.parse(p, lang) for lang in ("en", "es") for p in words[lang])
+        def compiled(words: Words) -> Patterns:
+            return Patterns(Pattern.parse(p, lang) for lang in ("en", "es") for p in words[lang])
 
         def single(words: Words) -> frozenset[str]:
             return frozenset(t for lang in ("en", "es") for w in words[lang] for t in tokens(w))
 
         return cls(
-            now=tuple((kind, p) for kind in KINDS for p in compiled(getattr(crisis, kind))),
+            now=tuple((kind, p) for kind in KINDS for p in compiled(getattr(crisis, kind)).all),
             past=tuple(
-                (kind, p) for kind in KINDS for p in compiled(getattr(crisis, f"{kind}_past"))
+                (kind, p) for kind in KINDS for p in compiled(getattr(crisis, f"{kind}_past")).all
             ),
             lacking=compiled(crisis.suicide_lacking),
             without=single(crisis.without) | single(crisis.negation),
@@ -203,6 +244,25 @@ class Recognizer:
             danger_words=compiled(crisis.danger_words),
             model=model,
         )
+
+    @cached_property
+    def dangers(self) -> tuple[Patterns, tuple[tuple[DangerKind, bool], ...]]:
+        """Every danger phrase in the order they are tried (overdose then suicide; acts now
+        before acts that can be over), looked up by first word; and each one's (kind, past)."""
+        order = [
+            (kind, is_past, pattern)
+            for kind in KINDS
+            for is_past, table in ((False, self.now), (True, self.past))
+            for pattern_kind, pattern in table
+            if pattern_kind == kind
+        ]
+        index = Patterns(pattern for _, _, pattern in order)
+        return index, tuple((kind, is_past) for kind, is_past, _ in order)
+
+    @cached_property
+    def context_all(self) -> Patterns:
+        """What-ifs and was-thens: what takes back an act (not a wish to die)."""
+        return Patterns((*self.not_now, *self.was_then))
 
     @cached_property
     def vocabulary(self) -> tuple[str, ...]:
@@ -242,27 +302,24 @@ class Recognizer:
         fiction = self._fiction(every) or _any(self.over, every)  # a show; "ya estoy bien"
         for said in sentences(text):
             said = self._mend(said)
-            words = frozenset(said)
             lost, said_plainly = self._lacking(said)
             if lost and not fiction:
                 return Danger("suicide", lost.lang, lost.text)
             context = context or said_plainly  # "my kids are my reason to live": not for the model
-            for kind in KINDS:
-                for is_past, table in ((False, self.now), (True, self.past)):
-                    for pattern_kind, pattern in table:
-                        if pattern_kind != kind or (kind == "overdose" and joking):
-                            continue
-                        if pattern.anchor is not None and not pattern.anchor & words:
-                            continue  # its first word is not in the sentence: it cannot match
-                        matches = list(pattern.find(said))
-                        if not is_past and kind == "suicide" and self._attempted(matches, said):
-                            is_past = True  # "tried to kill myself": when? the message says
-                        if (is_past and history) or fiction:
-                            context = context or bool(matches)
-                            continue
-                        if matches and self._live(matches, said, is_past, kind, now):
-                            return Danger(kind, pattern.lang, pattern.text)
-                        context = context or bool(matches)
+            index, kinds = self.dangers
+            for n in index.places(said):  # only the phrases whose first word was said
+                pattern, (kind, is_past) = index.all[n], kinds[n]
+                if kind == "overdose" and joking:
+                    continue
+                matches = list(pattern.find(said))
+                if not is_past and kind == "suicide" and self._attempted(matches, said):
+                    is_past = True  # "tried to kill myself": when? the message says
+                if (is_past and history) or fiction:
+                    context = context or bool(matches)
+                    continue
+                if matches and self._live(matches, said, is_past, kind, now):
+                    return Danger(kind, pattern.lang, pattern.text)
+                context = context or bool(matches)
             context = context or self._has_context(said)
             danger = danger or _any(self.danger_words, said)
         quiet = joking or history or fiction or len(every) < MODEL_MIN_WORDS
@@ -274,15 +331,13 @@ class Recognizer:
 
     def _fiction(self, said: tuple[str, ...]) -> bool:
         """True when a film, song or joke is named, and not denied ("not joking")."""
-        return any(
-            not self._negated(said, start) for p in self.fiction for start, _ in p.find(said)
-        )
+        return any(not self._negated(said, start) for start, _ in self.fiction.spans(said))
 
     def _lacking(self, said: tuple[str, ...]) -> tuple[Pattern | None, bool]:
         """A `suicide_lacking` phrase said as lost ("no reason to live"), if any; and whether
         one was said plainly ("my reason to live")."""
         plainly = False
-        for pattern in self.lacking:
+        for pattern in self.lacking.among(said):
             for start, _ in pattern.find(said):
                 if self._negated(said, start, self.without):
                     return pattern, plainly
@@ -291,7 +346,7 @@ class Recognizer:
 
     def _attempted(self, matches: list[tuple[int, int]], said: tuple[str, ...]) -> bool:
         """True when an attempt word ends just before a match ("tried to | kill myself")."""
-        ends = {end for p in self.attempted for _, end in p.find(said)}
+        ends = {end for _, end in self.attempted.spans(said)}
         return any(start in ends for start, _ in matches)
 
     def _has_context(self, said: tuple[str, ...]) -> bool:
@@ -311,12 +366,11 @@ class Recognizer:
         A what-if does not take back a wish to die: "if I relapse I'll kill myself" is a threat.
         """
         threat = kind == "suicide" and not is_past
-        context = self.was_then if threat or now else self.not_now + self.was_then
-        sayings = [span for p in self.idioms for span in p.find(said)]
+        context = self.was_then if threat or now else self.context_all
+        sayings = list(self.idioms.spans(said))
         before = [
             end
-            for p in context
-            for start, end in p.find(said)
+            for start, end in context.spans(said)
             if not any(s < end and start < e for s, e in sayings)  # "no se si": not a what-if
         ]
         return any(
