@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import re
-import socket
 import subprocess
 import time
+import urllib.error
+import urllib.request
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs
+
+from .server import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 BINARY = ROOT / ".cache" / "prism" / "node_modules" / ".bin" / "prism"
@@ -31,7 +35,7 @@ class Prism:
 
     def __init__(self, log: Path):
         self.log = log
-        self.port = _free_port()
+        self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
         self._handle = None
@@ -79,21 +83,31 @@ class Prism:
         """A place in the log; requests() after it are the ones a test made."""
         return len(self.log.read_text(errors="replace"))
 
-    def requests(self, since: int = 0, settle: float = 0.3) -> list[Seen]:
-        """Requests Prism logged after `since`, with their bodies and validation results."""
-        time.sleep(settle)  # Prism writes its log lines just after answering
-        text = ANSI.sub("", self.log.read_text(errors="replace")[since:])
+    def requests(self, since: int = 0, timeout: float = 10) -> list[Seen]:
+        """Requests Prism logged after `since`, with their bodies and validation results.
+
+        Prism writes a request's log lines just after answering it, so a sentinel request
+        is sent last and the log read once the sentinel shows: every request made before it
+        is in the log by then (no guessing how long to sleep).
+        """
+        sentinel = f"/sentinel/{uuid.uuid4().hex}"
+        try:
+            urllib.request.urlopen(self.base + sentinel, timeout=5).close()
+        except urllib.error.HTTPError:
+            pass  # no such route: Prism answers 404 and logs it all the same
+        deadline = time.monotonic() + timeout
+        while sentinel not in (text := self.log.read_text(errors="replace")[since:]):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"Prism never logged {sentinel}")
+            time.sleep(0.02)
+        text = ANSI.sub("", text[: text.index(sentinel)])
         seen = []
         for block in re.split(r"(?=\[HTTP SERVER\] \w+ /)", text)[1:]:
             head = re.match(r"\[HTTP SERVER\] (\w+) (\S+)", block)
+            if head is None:  # the sentinel's own opening
+                continue
             body = re.search(r"< Body: (.*)", block)
             form = {k: v[0] for k, v in parse_qs(body.group(1) if body else "").items()}
             valid = "The request passed the validation rules" in block
             seen.append(Seen(head.group(1).upper(), head.group(2), form, valid))
         return seen
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
