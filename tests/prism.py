@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 import subprocess
 import time
 import urllib.error
@@ -11,8 +12,6 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs
-
-from .server import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 BINARY = ROOT / ".cache" / "prism" / "node_modules" / ".bin" / "prism"
@@ -111,3 +110,10 @@ class Prism:
             valid = "The request passed the validation rules" in block
             seen.append(Seen(head.group(1).upper(), head.group(2), form, valid))
         return seen
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
