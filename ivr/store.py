@@ -10,120 +10,24 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import Any, Literal, cast
 
-from sqlalchemy import (
-    CursorResult,
-    DateTime,
-    Dialect,
-    Engine,
-    Index,
-    Integer,
-    Result,
-    Select,
-    String,
-    Text,
-    TypeDecorator,
-    create_engine,
-    delete,
-    event,
-    func,
-    select,
-    text,
-    update,
-)
+from sqlalchemy import CursorResult, Result, Select, delete, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.orm import Session
 
+from .engine import READING, engine_for
 from .privacy import caller_hash
+from .tables import Base, Delivery, Event, OptOut, Request
 
-if TYPE_CHECKING:
-    import sqlite3
-
+__all__ = ["Base", "Event", "Note", "Purged", "Recalled", "Store", "StoreError", "engine_for"]
 log = logging.getLogger(__name__)
-WAIT_MS = 5000  # the longest a statement may wait for a lock or run
 DRIVER_FAULTS = (OverflowError, ValueError)  # raised by drivers for values they cannot bind
 
 
 class StoreError(Exception):
     """The database could not do what was asked (down, locked, read-only)."""
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Aware UTC datetimes on both engines (SQLite keeps no offset of its own)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is not None:
-            value = value.astimezone(UTC)
-            return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-        return None
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value
-
-
-class Base(DeclarativeBase):
-    pass
-
-
-class OptOut(Base):
-    """A number that asked for no more texts; kept until it opts back in (the law requires it)."""
-
-    __tablename__ = "opt_outs"
-    number: Mapped[str] = mapped_column(String(20), primary_key=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime)
-    words: Mapped[str] = mapped_column(String(40))
-
-
-class Request(Base):
-    """A person waiting for a counselor: a voicemail or a call-back request."""
-
-    __tablename__ = "requests"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    kind: Mapped[str] = mapped_column(String(12))  # voicemail | callback
-    channel: Mapped[str] = mapped_column(String(8))  # voice | sms
-    number: Mapped[str] = mapped_column(String(20))
-    language: Mapped[str] = mapped_column(String(2))
-    topic: Mapped[str | None] = mapped_column(String(40))
-    recording_url: Mapped[str | None] = mapped_column(String(300))
-    recording_seconds: Mapped[int | None] = mapped_column(Integer)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    handled_by: Mapped[str | None] = mapped_column(String(80))
-    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
-class Delivery(Base):
-    """A webhook already handled (MessageSid, or CallSid and step), the reply it got, and the
-    text it still has to send (a staff alert, a topic for the caller) until that is sent."""
-
-    __tablename__ = "deliveries"
-    key: Mapped[str] = mapped_column(String(120), primary_key=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    reply: Mapped[str | None] = mapped_column(Text)
-    unsent: Mapped[str | None] = mapped_column(Text)  # None once sent (or nothing to send)
-    sending_since: Mapped[datetime | None] = mapped_column(UTCDateTime)  # None: no one sending
-
-
-class Event(Base):
-    """One thing that happened on the line, for the staff's reports; never a number or words."""
-
-    __tablename__ = "events"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    channel: Mapped[str] = mapped_column(String(8))
-    kind: Mapped[str] = mapped_column(String(24), index=True)
-    caller: Mapped[str | None] = mapped_column(String(64))  # keyed hash of the number
-    __table_args__ = (Index("ix_events_caller_at", "caller", "at"),)
-    language: Mapped[str | None] = mapped_column(String(2))
-    topic: Mapped[str | None] = mapped_column(String(40))
-    detail: Mapped[str | None] = mapped_column(String(80))
-    said: Mapped[str | None] = mapped_column(String(64))  # keyed hash of the normalised words
 
 
 @dataclass(frozen=True)
@@ -162,57 +66,9 @@ class Purged:
     deliveries: int
 
 
-def engine_for(url: str) -> Engine:
-    """An engine for DATABASE_URL: SQLite tuned for several writers, or PostgreSQL via psycopg 3."""
-    if url.startswith(("postgres://", "postgresql://")):
-        url = "postgresql+psycopg://" + url.split("://", 1)[1]
-    if url.startswith("sqlite"):
-        # Pooled: opening a connection, setting its pragmas and closing it (which checkpoints
-        # the log) cost more than a webhook's own work. A few connections per worker.
-        engine = create_engine(url, connect_args={"timeout": 5}, pool_size=4, max_overflow=4)
-        event.listen(engine, "connect", _sqlite_connect)
-        event.listen(engine, "begin", _sqlite_begin)
-        return engine
-    # Short limits: a slow database must not hold a webhook near Twilio's 15 seconds.
-    # Pooled, checked before use, so a restarted server costs one failed request at most.
-    limits = {"connect_timeout": 3, "options": f"-c statement_timeout={WAIT_MS}"}
-    return create_engine(url, pool_pre_ping=True, pool_size=4, max_overflow=4, connect_args=limits)
-
-
 def _changed(result: Result[Any]) -> int:
     """The rows an UPDATE or DELETE changed: its result is a CursorResult, typed as a Result."""
     return cast(CursorResult[Any], result).rowcount
-
-
-READING = "ivr_reading"  # an execution option: a transaction that only reads
-
-
-def _sqlite_begin(conn: Any) -> None:
-    # Every transaction that may write begins IMMEDIATE: a deferred transaction that
-    # later writes is what fails with "database is locked" under several gunicorn
-    # workers. One that only reads begins deferred, and never waits for a writer (WAL).
-    reading = conn.get_execution_options().get(READING, False)
-    conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
-
-
-# WAL: readers never wait for the writer, and a commit appends to the log instead of
-# rewriting pages. synchronous=FULL: each commit is flushed to disk before the reply, so an
-# opt-out, a voicemail or a call-back the line confirmed survives a power cut, not only a
-# killed worker (NORMAL would keep it only until the next checkpoint). One flush per
-# webhook, now that each webhook writes in one transaction.
-SQLITE_PRAGMAS = ("journal_mode=WAL", f"busy_timeout={WAIT_MS}", "synchronous=FULL")
-
-
-def _sqlite_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
-    # Take the transaction into our own hands (see _sqlite_begin).
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    for pragma in SQLITE_PRAGMAS:
-        try:
-            cursor.execute(f"PRAGMA {pragma}")
-        except Exception:  # a read-only file still serves reads
-            log.warning("SQLite refused PRAGMA %s", pragma)
-    cursor.close()
 
 
 class Store:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from ivr.store import Base
+from ivr.tables import Base
 
 config = context.config
 

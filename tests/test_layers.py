@@ -33,12 +33,21 @@ CORE = (
     "language",
     "wording",
     "limits",
+    "textpolicy",
 )
 MENU_MODEL = ("schema", "menus", "problems")
-STORAGE = ("store",)
+STORAGE = ("store", "tables", "engine")
 
 WEB = {"flask", "werkzeug", "twilio", "ivr.voice", "ivr.sms", "ivr.edge", "ivr.security"}
-DATABASE = {"sqlalchemy", "alembic", "psycopg", "ivr.store", "ivr.migrate"}
+DATABASE = {
+    "sqlalchemy",
+    "alembic",
+    "psycopg",
+    "ivr.store",
+    "ivr.tables",
+    "ivr.engine",
+    "ivr.migrate",
+}
 OUTBOUND = {"twilio", "ivr.outbound"}
 TOOLS = {"ivr.cli", "ivr.simulator"}
 

@@ -333,7 +333,7 @@ def test_models_and_migrations_agree(db_url, make_store):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from ivr.store import Base
+    from ivr.tables import Base
 
     engine = make_store(db_url).engine
     with engine.connect() as connection:

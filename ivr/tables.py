@@ -1,0 +1,84 @@
+"""The line's tables, for SQLAlchemy and Alembic: opt-outs, people waiting, deliveries, events."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import DateTime, Dialect, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on both engines (SQLite keeps no offset of its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None:
+            value = value.astimezone(UTC)
+            return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+        return None
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class OptOut(Base):
+    """A number that asked for no more texts; kept until it opts back in (the law requires it)."""
+
+    __tablename__ = "opt_outs"
+    number: Mapped[str] = mapped_column(String(20), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    words: Mapped[str] = mapped_column(String(40))
+
+
+class Request(Base):
+    """A person waiting for a counselor: a voicemail or a call-back request."""
+
+    __tablename__ = "requests"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(12))  # voicemail | callback
+    channel: Mapped[str] = mapped_column(String(8))  # voice | sms
+    number: Mapped[str] = mapped_column(String(20))
+    language: Mapped[str] = mapped_column(String(2))
+    topic: Mapped[str | None] = mapped_column(String(40))
+    recording_url: Mapped[str | None] = mapped_column(String(300))
+    recording_seconds: Mapped[int | None] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    handled_by: Mapped[str | None] = mapped_column(String(80))
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Delivery(Base):
+    """A webhook already handled (MessageSid, or CallSid and step), the reply it got, and the
+    text it still has to send (a staff alert, a topic for the caller) until that is sent."""
+
+    __tablename__ = "deliveries"
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    reply: Mapped[str | None] = mapped_column(Text)
+    unsent: Mapped[str | None] = mapped_column(Text)  # None once sent (or nothing to send)
+    sending_since: Mapped[datetime | None] = mapped_column(UTCDateTime)  # None: no one sending
+
+
+class Event(Base):
+    """One thing that happened on the line, for the staff's reports; never a number or words."""
+
+    __tablename__ = "events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    channel: Mapped[str] = mapped_column(String(8))
+    kind: Mapped[str] = mapped_column(String(24), index=True)
+    caller: Mapped[str | None] = mapped_column(String(64))  # keyed hash of the number
+    __table_args__ = (Index("ix_events_caller_at", "caller", "at"),)
+    language: Mapped[str | None] = mapped_column(String(2))
+    topic: Mapped[str | None] = mapped_column(String(40))
+    detail: Mapped[str | None] = mapped_column(String(80))
+    said: Mapped[str | None] = mapped_column(String(64))  # keyed hash of the normalised words
