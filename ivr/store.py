@@ -339,25 +339,28 @@ class Store:
     def recall_text(
         self, key: str, number: str, said: str, minute_ago: datetime, window_start: datetime
     ) -> Recalled:
-        """What the line knows of `number` as its text (`key`, these `said` words) arrives."""
+        """What the line knows of `number` as its text (`key`, these `said` words) arrives:
+        one query, one round trip."""
+        recent = Event.at >= minute_ago
+        same = Event.said == self.said(number, said)
+        counts = self._replies(number, min(minute_ago, window_start))
+        query = select(
+            select(Delivery.reply).where(Delivery.key == key[:120]).scalar_subquery(),
+            select(func.count()).where(OptOut.number == number).scalar_subquery(),
+            self._last_language_query(number).scalar_subquery(),
+            counts.with_only_columns(func.count().filter(recent)).scalar_subquery(),
+            counts.with_only_columns(
+                func.count().filter(recent, Event.kind == "wait")
+            ).scalar_subquery(),
+            counts.with_only_columns(
+                func.count().filter(same, Event.at >= window_start)
+            ).scalar_subquery(),
+        )
         with self.session(reading=True) as s:
-            saved = s.get(Delivery, key[:120]) if key else None
-            if saved is not None and saved.reply is not None:
-                return Recalled(reply=saved.reply)
-            opted_out = s.get(OptOut, number) is not None if number else False
-            language = self._last_language(s, number) if number else None
-            if not number:
-                return Recalled(opted_out=opted_out, language=language)
-            recent = Event.at >= minute_ago
-            same = Event.said == self.said(number, said)
-            counts = s.execute(
-                self._replies(number, min(minute_ago, window_start)).with_only_columns(
-                    func.count().filter(recent),
-                    func.count().filter(recent, Event.kind == "wait"),
-                    func.count().filter(same, Event.at >= window_start),
-                )
-            ).one()
-        return Recalled(None, opted_out, language, *counts)
+            reply, opted_out, language, replies, notices, repeats = s.execute(query).one()
+        if key and reply is not None:
+            return Recalled(reply=reply)
+        return Recalled(None, bool(opted_out), language, replies, notices, repeats)
 
     def keep_text(
         self,
@@ -403,8 +406,8 @@ class Store:
             )
         )
 
-    def _last_language(self, s: Session, number: str) -> str | None:
-        query = (
+    def _last_language_query(self, number: str) -> Select[str | None]:
+        return (
             select(Event.language)
             .where(
                 Event.caller == self.caller(number),
@@ -414,7 +417,6 @@ class Store:
             .order_by(Event.at.desc(), Event.id.desc())
             .limit(1)
         )
-        return s.scalar(query)
 
     def replies_since(
         self, number: str, since: datetime, kind: str | None = None, said: str | None = None
@@ -437,7 +439,7 @@ class Store:
         if not number:
             return None
         with self.session(reading=True) as s:
-            return self._last_language(s, number)
+            return s.scalar(self._last_language_query(number))
 
     def count(self, kind: str | None = None) -> int:
         """How many events (of one kind) are stored."""
