@@ -97,7 +97,7 @@ SPELLED_OUT = {
     "porfa": "por favor",
     "porfavor": "por favor",
 }
-SENTENCE_END = re.compile(r"[.!?;,\n]+|\s[-:]\s")  # a comma ends a clause: "if X, he is Y"
+SENTENCE_END = re.compile(r"[.!?;,\n]+|\s[-:]\s|:\s")  # a comma ends a clause: "if X, he is Y"
 NOT_A_LETTER = re.compile(r"[^a-z0-9]+")
 # "od'd", "oded", "ODing", "od's": all "od" (but "odd" stays odd)
 OD = re.compile(r"\bod(?:['’`´](?:d|ed|s|ing|in)|ed|eed|s|ing|in|eing)\b")
