@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import json
 import math
+import sys
+from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,10 +54,15 @@ def features(text: str) -> set[str]:
 
 @dataclass(frozen=True)
 class Model:
-    """Weights per feature for each class, and the bias of each class."""
+    """Weights per feature for each class, and the bias of each class.
+
+    Kept compact, since every gunicorn worker holds both models: each feature's row number,
+    and one flat array of 4-byte weights (row after row), not a tuple of floats per feature.
+    """
 
     intercept: tuple[float, ...]
-    weights: dict[str, tuple[float, ...]]
+    rows: dict[str, int]
+    weights: array[float]
     threshold: float = THRESHOLD
     classes: tuple[str, ...] = CLASSES
 
@@ -65,15 +72,19 @@ class Model:
         if not path.exists():
             return None
         data = json.loads(path.read_text())
-        weights = {name: tuple(w) for name, w in data["weights"].items()}
-        return cls(tuple(data["intercept"]), weights, data["threshold"], tuple(data["classes"]))
+        rows = {sys.intern(name): n for n, name in enumerate(data["weights"])}
+        flat = array("f", (w for row in data["weights"].values() for w in row))
+        return cls(tuple(data["intercept"]), rows, flat, data["threshold"], tuple(data["classes"]))
 
     def chances(self, text: str) -> dict[str, float]:
         """The probability of each class for a message."""
         scores = list(self.intercept)
+        width = len(scores)
         for name in features(text):
-            for k, w in enumerate(self.weights.get(name, ())):
-                scores[k] += w
+            row = self.rows.get(name)
+            if row is not None:
+                for k, w in enumerate(self.weights[row * width : (row + 1) * width]):
+                    scores[k] += w
         top = max(scores)
         exps = [math.exp(s - top) for s in scores]
         total = sum(exps)
