@@ -9,7 +9,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, cast
 
 from sqlalchemy import CursorResult, Result, Select, delete, func, select, text, update
@@ -19,9 +19,21 @@ from sqlalchemy.orm import Session
 
 from .engine import READING, engine_for
 from .privacy import caller_hash
-from .tables import Base, Delivery, Event, OptOut, Request
+from .tables import AuditEntry, Base, Delivery, Event, OptOut, Request, StaffAccount
 
-__all__ = ["Base", "Event", "Note", "Purged", "Recalled", "Store", "StoreError", "engine_for"]
+__all__ = [
+    "AuditEntry",
+    "Base",
+    "Event",
+    "Note",
+    "Purged",
+    "Recalled",
+    "Request",
+    "StaffAccount",
+    "Store",
+    "StoreError",
+    "engine_for",
+]
 log = logging.getLogger(__name__)
 DRIVER_FAULTS = (OverflowError, ValueError)  # raised by drivers for values they cannot bind
 
@@ -69,6 +81,15 @@ class Purged:
 def _changed(result: Result[Any]) -> int:
     """The rows an UPDATE or DELETE changed: its result is a CursorResult, typed as a Result."""
     return cast(CursorResult[Any], result).rowcount
+
+
+def _audit(
+    at: datetime, who: str, what: str, request_id: int | None = None, note: str | None = None
+) -> AuditEntry:
+    """One audit entry, each field cut to its column."""
+    return AuditEntry(
+        at=at, who=who[:80], what=what[:24], request_id=request_id, note=note and note[:200]
+    )
 
 
 class Store:
@@ -207,15 +228,32 @@ class Store:
             query = select(Request).where(Request.handled_at.is_(None)).order_by(Request.at)
             return list(s.scalars(query))
 
-    def handle(self, request_id: int, by: str, at: datetime) -> bool:
-        """Mark a request handled by a staff member; False if already handled or unknown."""
+    def handle(self, request_id: int, by: str, at: datetime, note: str | None = None) -> bool:
+        """Mark a request handled by a staff member, with a short note, and audit it.
+
+        False (and nothing changed) if it was handled already or is unknown.
+        """
         with self.session() as s:
             query = (
                 update(Request)
                 .where(Request.id == request_id, Request.handled_at.is_(None))
-                .values(handled_by=by[:80], handled_at=at)
+                .values(handled_by=by[:80], handled_at=at, handled_note=note and note[:200])
             )
-            return _changed(s.execute(query)) == 1
+            if _changed(s.execute(query)) != 1:
+                return False
+            s.add(_audit(at, by, "handled", request_id))
+            return True
+
+    def handled(self, since: datetime, most: int = 200) -> list[Request]:
+        """Requests handled since `since`, the most recently handled first."""
+        with self.session(reading=True) as s:
+            query = (
+                select(Request)
+                .where(Request.handled_at >= since)
+                .order_by(Request.handled_at.desc(), Request.id.desc())
+                .limit(most)
+            )
+            return list(s.scalars(query))
 
     # Idempotency ------------------------------------------------------------
 
@@ -448,6 +486,126 @@ class Store:
             if kind:
                 query = query.where(Event.kind == kind)
             return s.execute(query).scalar_one()
+
+    # Staff accounts and the audit list (the staff console, /staff) -------------
+    #
+    # Accounts hold an argon2 hash made by ivr.accounts, never a password. Every change to
+    # an account is written with its audit entry in the same transaction.
+
+    def add_staff(
+        self,
+        email: str,
+        role: str,
+        password_hash: str,
+        at: datetime,
+        by: str,
+        phone: str | None = None,
+    ) -> bool:
+        """Add a staff account; False (nothing changed) when the email has one already."""
+        with self.session() as s:
+            added = self._insert(
+                s,
+                StaffAccount,
+                email=email,
+                role=role,
+                password_hash=password_hash,
+                phone=phone,
+                created_at=at,
+                failed_logins=0,
+            )
+            if added:
+                s.add(_audit(at, by, "staff-added", note=f"{email} as {role}"))
+            return added
+
+    def staff_member(self, email: str) -> StaffAccount | None:
+        """The account of this (normalised) email, or None."""
+        with self.session(reading=True) as s:
+            return s.scalar(select(StaffAccount).where(StaffAccount.email == email))
+
+    def staff_by_id(self, staff_id: int) -> StaffAccount | None:
+        """The account with this id, or None (it was removed)."""
+        with self.session(reading=True) as s:
+            return s.get(StaffAccount, staff_id)
+
+    def staff_members(self) -> list[StaffAccount]:
+        """Every staff account, by email."""
+        with self.session(reading=True) as s:
+            return list(s.scalars(select(StaffAccount).order_by(StaffAccount.email)))
+
+    def remove_staff(self, email: str, at: datetime, by: str) -> bool:
+        """Delete a staff account (their audit entries stay); False when there is none."""
+        with self.session() as s:
+            removed = _changed(s.execute(delete(StaffAccount).where(StaffAccount.email == email)))
+            if removed:
+                s.add(_audit(at, by, "staff-removed", note=email))
+            return removed == 1
+
+    def set_password(self, email: str, password_hash: str, at: datetime, by: str) -> bool:
+        """Give an account a new password hash and unlock it; False when there is no account.
+
+        Sessions signed in with the old password end (the console checks the hash).
+        """
+        with self.session() as s:
+            query = (
+                update(StaffAccount)
+                .where(StaffAccount.email == email)
+                .values(password_hash=password_hash, failed_logins=0, locked_until=None)
+            )
+            if _changed(s.execute(query)) != 1:
+                return False
+            s.add(_audit(at, by, "password-changed", note=email))
+            return True
+
+    def login_failed(
+        self, staff_id: int, at: datetime, failures: int, lock_for: timedelta
+    ) -> datetime | None:
+        """Count a wrong password; at `failures` in a row, lock the account for `lock_for`.
+
+        Returns when the lock ends, if this failure set one. The row is locked while it is
+        counted, so tries in parallel are all counted.
+        """
+        with self.session() as s:
+            account = s.get(StaffAccount, staff_id, with_for_update=True)
+            if account is None:
+                return None
+            s.add(_audit(at, account.email, "login-failed"))
+            account.failed_logins += 1
+            if account.failed_logins < failures:
+                return None
+            account.failed_logins = 0
+            account.locked_until = at + lock_for
+            s.add(_audit(at, account.email, "locked", note=f"after {failures} wrong passwords"))
+            return account.locked_until
+
+    def login_succeeded(self, staff_id: int, at: datetime, rehashed: str | None = None) -> None:
+        """Note a sign-in: the failure count starts again, and a `rehashed` password is kept."""
+        with self.session() as s:
+            account = s.get(StaffAccount, staff_id, with_for_update=True)
+            if account is None:
+                return
+            account.failed_logins = 0
+            account.locked_until = None
+            if rehashed:
+                account.password_hash = rehashed
+            s.add(_audit(at, account.email, "login"))
+
+    def audit(
+        self,
+        at: datetime,
+        who: str,
+        what: str,
+        request_id: int | None = None,
+        note: str | None = None,
+    ) -> None:
+        """Add an entry to the audit list."""
+        with self.session() as s:
+            s.add(_audit(at, who, what, request_id, note))
+
+    def audit_entries(self, most: int = 200) -> list[AuditEntry]:
+        """The audit list, newest first."""
+        with self.session(reading=True) as s:
+            query = select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+            return list(s.scalars(query.limit(most)))
 
     # Retention --------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""The line's tables, for SQLAlchemy and Alembic: opt-outs, people waiting, deliveries, events."""
+"""The line's tables, for SQLAlchemy and Alembic: opt-outs, people waiting, deliveries, events,
+and the staff console's accounts and audit list."""
 
 from __future__ import annotations
 
@@ -54,6 +55,7 @@ class Request(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     handled_by: Mapped[str | None] = mapped_column(String(80))
     handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    handled_note: Mapped[str | None] = mapped_column(String(200))  # what the counselor did
 
 
 class Delivery(Base):
@@ -82,3 +84,29 @@ class Event(Base):
     topic: Mapped[str | None] = mapped_column(String(40))
     detail: Mapped[str | None] = mapped_column(String(80))
     said: Mapped[str | None] = mapped_column(String(64))  # keyed hash of the normalised words
+
+
+class StaffAccount(Base):
+    """Someone who may sign in to the staff console: a counselor or an admin."""
+
+    __tablename__ = "staff"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    email: Mapped[str] = mapped_column(String(80), unique=True, index=True)  # lower case
+    role: Mapped[str] = mapped_column(String(12))  # counselor | admin
+    password_hash: Mapped[str] = mapped_column(String(200))  # argon2id, never the password
+    phone: Mapped[str | None] = mapped_column(String(20))  # E.164, for call-backs as the center
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditEntry(Base):
+    """Who did what in the staff console, and when; never a caller's number or a password."""
+
+    __tablename__ = "audit"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    who: Mapped[str] = mapped_column(String(80))  # a staff email, or the command line
+    what: Mapped[str] = mapped_column(String(24))  # login, handled, staff-added ...
+    request_id: Mapped[int | None] = mapped_column(Integer)  # no foreign key: requests are purged
+    note: Mapped[str | None] = mapped_column(String(200))

@@ -320,7 +320,7 @@ def test_migrations_create_and_drop_the_schema(db_url, make_store):
     assert inspect(engine).get_table_names() == []
     migrate.upgrade(engine)
     tables = set(inspect(engine).get_table_names())
-    assert {"opt_outs", "requests", "deliveries", "events"} <= tables
+    assert {"opt_outs", "requests", "deliveries", "events", "staff", "audit"} <= tables
     migrate.downgrade(engine)
     assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
     migrate.upgrade(engine)
@@ -346,3 +346,99 @@ def test_a_request_with_a_delivery_key_is_stored_once(store):
     again = store.add_request("callback", "voice", CALLER, "en", NOW, once="voice:CA1:callback")
     assert isinstance(first, int) and again is None
     assert [r.id for r in store.waiting()] == [first]
+
+
+# Staff accounts and the audit list (the staff console) --------------------------
+
+HASH = "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA"  # a stand-in
+
+
+def test_staff_accounts_are_added_once_listed_and_removed(store):
+    assert store.add_staff("lee@w.example", "counselor", HASH, NOW, "cli", "+12035550100")
+    assert store.add_staff("ann@w.example", "admin", HASH, NOW, "cli")
+    assert store.add_staff("lee@w.example", "admin", "other", NOW, "cli") is False
+    members = store.staff_members()
+    assert [(m.email, m.role, m.phone, m.failed_logins, m.locked_until) for m in members] == [
+        ("ann@w.example", "admin", None, 0, None),
+        ("lee@w.example", "counselor", "+12035550100", 0, None),
+    ]
+    lee = store.staff_member("lee@w.example")
+    assert (lee.password_hash, lee.created_at) == (HASH, NOW)
+    assert store.staff_by_id(lee.id).email == "lee@w.example"
+    assert store.remove_staff("lee@w.example", NOW, "cli") is True
+    assert store.remove_staff("lee@w.example", NOW, "cli") is False
+    assert store.staff_member("lee@w.example") is None and store.staff_by_id(lee.id) is None
+    assert [(e.who, e.what, e.note) for e in reversed(store.audit_entries())] == [
+        ("cli", "staff-added", "lee@w.example as counselor"),
+        ("cli", "staff-added", "ann@w.example as admin"),
+        ("cli", "staff-removed", "lee@w.example"),
+    ]
+
+
+def test_failed_logins_lock_an_account_and_a_login_or_new_password_unlocks_it(store):
+    store.add_staff("lee@w.example", "counselor", HASH, NOW, "cli")
+    lee = store.staff_member("lee@w.example").id
+    lock = timedelta(minutes=15)
+    assert [store.login_failed(lee, NOW, 3, lock) for _ in range(2)] == [None, None]
+    assert store.staff_by_id(lee).failed_logins == 2
+    assert store.login_failed(lee, NOW, 3, lock) == NOW + lock
+    account = store.staff_by_id(lee)
+    assert (account.failed_logins, account.locked_until) == (0, NOW + lock)
+    assert store.set_password("lee@w.example", "new-hash", NOW, "cli") is True
+    account = store.staff_by_id(lee)
+    assert (account.password_hash, account.locked_until) == ("new-hash", None)
+    store.login_failed(lee, NOW, 3, lock)
+    store.login_succeeded(lee, NOW + timedelta(minutes=1), rehashed="rehashed")
+    account = store.staff_by_id(lee)
+    assert (account.failed_logins, account.password_hash) == (0, "rehashed")
+    assert store.set_password("nobody@w.example", "x", NOW, "cli") is False
+    assert store.login_failed(9999, NOW, 3, lock) is None  # removed meanwhile: nothing to count
+    whats = [e.what for e in reversed(store.audit_entries())]
+    assert whats == ["staff-added", *["login-failed"] * 3, "locked", "password-changed"] + [
+        "login-failed",
+        "login",
+    ]
+
+
+def test_handled_requests_keep_the_note_and_an_audit_entry(store):
+    first = store.add_request("voicemail", "voice", CALLER, "en", NOW)
+    second = store.add_request("callback", "sms", CALLER, "es", NOW)
+    later = NOW + timedelta(hours=1)
+    assert store.handle(first, "lee@w.example", later, "called back " + "x" * 300) is True
+    assert store.handle(second, "ann@w.example", later + timedelta(minutes=1)) is True
+    assert [r.id for r in store.handled(NOW)] == [second, first]  # most recently handled first
+    assert store.handled(later + timedelta(minutes=2)) == []
+    row = store.handled(NOW)[1]
+    assert (row.handled_by, row.handled_at, len(row.handled_note)) == ("lee@w.example", later, 200)
+    entries = [(e.who, e.what, e.request_id) for e in store.audit_entries()]
+    assert entries == [("ann@w.example", "handled", second), ("lee@w.example", "handled", first)]
+    assert store.handle(first, "ann@w.example", later) is False
+    assert len(store.audit_entries()) == 2
+
+
+def test_the_audit_list_is_newest_first_and_cut_to_its_columns(store):
+    for n in range(3):
+        store.audit(NOW + timedelta(minutes=n), "x" * 100, f"what-{n}" + "y" * 30, n, "z" * 300)
+    entries = store.audit_entries(most=2)
+    assert [e.at for e in entries] == [NOW + timedelta(minutes=2), NOW + timedelta(minutes=1)]
+    assert (len(entries[0].who), len(entries[0].what), len(entries[0].note)) == (80, 24, 200)
+
+
+def test_staff_methods_raise_store_error_when_the_database_is_down(make_store):
+    down = make_store("postgresql://postgres@127.0.0.1:1/none", upgrade=False)
+    calls = [
+        lambda: down.add_staff("a@b.org", "admin", HASH, NOW, "cli"),
+        lambda: down.staff_member("a@b.org"),
+        lambda: down.staff_by_id(1),
+        lambda: down.staff_members(),
+        lambda: down.remove_staff("a@b.org", NOW, "cli"),
+        lambda: down.set_password("a@b.org", HASH, NOW, "cli"),
+        lambda: down.login_failed(1, NOW, 5, timedelta(minutes=1)),
+        lambda: down.login_succeeded(1, NOW),
+        lambda: down.audit(NOW, "cli", "x"),
+        lambda: down.audit_entries(),
+        lambda: down.handled(NOW),
+    ]
+    for call in calls:
+        with pytest.raises(StoreError):
+            call()
