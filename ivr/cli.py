@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import os
 import re
 import sys
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 from zoneinfo import ZoneInfo
 
-from . import app_settings, create_app, menus_path, migrate
+from . import accounts, app_settings, create_app, menus_path, migrate
 from . import evaluate as evaluation
 from . import model as crisis_model
 from .lint import lint
@@ -282,6 +283,107 @@ def handle(request_id: int, by: str) -> int:
     return 0 if done else 1
 
 
+# Staff accounts (the staff console) ----------------------------------------------------
+
+
+def staff_email(value: str) -> str:
+    """An EMAIL argument, as accounts keep it (lower case)."""
+    try:
+        return accounts.normal_email(value)
+    except accounts.AccountError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def staff_phone(value: str) -> str:
+    """A --phone argument, in E.164."""
+    try:
+        return accounts.normal_phone(value)
+    except accounts.AccountError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def read_password(from_stdin: bool) -> str:
+    """A new password: one line of standard input, or typed twice, unseen, at a terminal."""
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif not sys.stdin.isatty():
+        raise accounts.AccountError("no terminal to ask for the password on: use --password-stdin")
+    else:
+        password = getpass.getpass(f"New password ({accounts.MIN_PASSWORD} characters or more): ")
+        if getpass.getpass("The same password again: ") != password:
+            raise accounts.AccountError("the two passwords differ")
+    accounts.check_password(password)
+    return password
+
+
+def _who() -> str:
+    """Who ran a staff command, for the audit list: the command line and the system user."""
+    try:
+        return f"command line ({getpass.getuser()})"
+    except (KeyError, OSError):  # no user name for this process
+        return "command line"
+
+
+def staff(args: argparse.Namespace) -> int:
+    """Add, remove or list staff accounts, or set a password; one line and exit 1 on failure."""
+    action = {"add": _staff_add, "remove": _staff_remove, "passwd": _staff_passwd}
+    try:
+        if args.action == "list":
+            return _staff_list()
+        return action[args.action](args)
+    except accounts.AccountError as exc:
+        print(f"ivr staff {args.action}: {exc}; nothing was changed", file=sys.stderr)
+    except StoreError as exc:
+        print(
+            f"ivr staff {args.action}: database error {exc} (has `ivr db upgrade` run?)",
+            file=sys.stderr,
+        )
+    return 1
+
+
+def _staff_add(args: argparse.Namespace) -> int:
+    password = read_password(args.password_stdin)
+    now = datetime.now(UTC)
+    if not _store().add_staff(
+        args.email, args.role, accounts.hash_password(password), now, _who(), args.phone
+    ):
+        raise accounts.AccountError(f"{args.email} has an account already")
+    print(f"{args.email} added as {args.role}; they sign in at /staff/login.")
+    return 0
+
+
+def _staff_remove(args: argparse.Namespace) -> int:
+    if not _store().remove_staff(args.email, datetime.now(UTC), _who()):
+        raise accounts.AccountError(f"{args.email} has no account")
+    print(f"{args.email} removed; their sessions end at their next click.")
+    return 0
+
+
+def _staff_passwd(args: argparse.Namespace) -> int:
+    store = _store()
+    if store.staff_member(args.email) is None:  # before asking for a password
+        raise accounts.AccountError(f"{args.email} has no account")
+    password_hash = accounts.hash_password(read_password(args.password_stdin))
+    if not store.set_password(args.email, password_hash, datetime.now(UTC), _who()):
+        raise accounts.AccountError(f"{args.email} has no account")
+    print(f"{args.email} has a new password (and is unlocked); older sessions are signed out.")
+    return 0
+
+
+def _staff_list() -> int:
+    members = _store().staff_members()
+    if not members:
+        print("No staff accounts. Add the first admin: ivr staff add EMAIL --role admin")
+    now = datetime.now(UTC)
+    for m in members:
+        locked = m.locked_until is not None and m.locked_until > now
+        print(
+            f"{m.email:<40} {m.role:<9} {m.phone or 'no phone':<16}"
+            f" added {m.created_at:%Y-%m-%d}{'  LOCKED' if locked else ''}"
+        )
+    return 0
+
+
 def serve(host: str, port: int) -> int:
     """Run the webhook server under gunicorn; development mode unless IVR_ENV says otherwise."""
     if "IVR_ENV" not in os.environ:
@@ -378,7 +480,32 @@ def build_parser() -> argparse.ArgumentParser:
     handler = commands.add_parser("handle", help="mark a voicemail or call-back handled")
     handler.add_argument("id", type=int, help="the number after # in `ivr queue`")
     handler.add_argument("--by", required=True, help="the staff member's name")
+    _staff_parser(commands)
     return parser
+
+
+def _staff_parser(commands: argparse._SubParsersAction[Parser]) -> None:
+    """`ivr staff add|remove|passwd|list`: the accounts of the staff console."""
+    staffer = commands.add_parser("staff", help="add, remove or list staff console accounts")
+    actions = staffer.add_subparsers(
+        dest="action", required=True, help="what to do with staff accounts"
+    )
+    adder = actions.add_parser("add", help="add a counselor or an admin (asks for a password)")
+    adder.add_argument("--role", required=True, choices=accounts.ROLES, help="what they may see")
+    adder.add_argument(
+        "--phone", type=staff_phone, help="their phone for call-backs, in E.164 (+12035550100)"
+    )
+    remover = actions.add_parser("remove", help="delete an account (the audit list keeps it)")
+    passwd = actions.add_parser("passwd", help="set a new password (and unlock the account)")
+    actions.add_parser("list", help="list every account, its role and phone")
+    for command in (adder, remover, passwd):
+        command.add_argument("email", type=staff_email, help="the staff member's email")
+    for command in (adder, passwd):
+        command.add_argument(
+            "--password-stdin",
+            action="store_true",
+            help="read the password from one line of standard input (scripts), not a terminal",
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -402,6 +529,8 @@ def main(argv: list[str] | None = None) -> int:
         return queue()
     if args.command == "handle":
         return handle(args.id, args.by)
+    if args.command == "staff":
+        return staff(args)
     return serve(args.host, args.port)
 
 

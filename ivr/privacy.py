@@ -24,6 +24,12 @@ def caller_hash(secret: str, number: str) -> str:
     return digest.hexdigest()[:32]
 
 
+def last_four(number: str) -> str:
+    """The last 4 digits of a number, all staff need to tell callers apart; never the rest."""
+    digits = "".join(c for c in number if c.isascii() and c.isdigit())
+    return digits[-4:] if len(digits) > 4 else "????"
+
+
 def mask_numbers(text: str) -> str:
     """Replace anything that looks like a phone number with [number]."""
     return PHONE.sub(MASK, text)

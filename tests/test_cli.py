@@ -180,3 +180,157 @@ def test_every_command_and_option_has_help():
         if not action.help
     ]
     assert missing == []
+
+
+# ivr staff -------------------------------------------------------------------
+
+STAFF_PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def staff_db(tmp_path, monkeypatch, make_store):
+    """A migrated database the `ivr staff` commands use; returns its Store."""
+    url = f"sqlite:///{tmp_path / 'staff.sqlite3'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    return make_store(url)
+
+
+def _typed(monkeypatch, text: str) -> None:
+    """What standard input holds for the next command."""
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(text))
+
+
+def test_staff_add_list_passwd_remove(staff_db, monkeypatch, capsys):
+    from ivr import accounts
+
+    _typed(monkeypatch, STAFF_PASSWORD + "\n")
+    argv = ["staff", "add", "Dana@W.example", "--role", "admin", "--phone", "+1 203 555 0100"]
+    assert main([*argv, "--password-stdin"]) == 0
+    assert main(["staff", "list"]) == 0
+    _typed(monkeypatch, "another long password\n")
+    assert main(["staff", "passwd", "dana@w.example", "--password-stdin"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "dana@w.example added as admin; they sign in at /staff/login."
+    assert out[1].split()[:4] == ["dana@w.example", "admin", "+12035550100", "added"]
+    assert out[2].startswith("dana@w.example has a new password (and is unlocked)")
+    account = staff_db.staff_member("dana@w.example")
+    assert accounts.verify(account.password_hash, "another long password")
+    assert main(["staff", "remove", "dana@w.example"]) == 0
+    assert main(["staff", "list"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out == [
+        "dana@w.example removed; their sessions end at their next click.",
+        "No staff accounts. Add the first admin: ivr staff add EMAIL --role admin",
+    ]
+    whats = [(e.what, e.who.startswith("command line")) for e in staff_db.audit_entries()]
+    assert whats == [("staff-removed", True), ("password-changed", True), ("staff-added", True)]
+
+
+@pytest.mark.parametrize(
+    ("argv", "typed", "message"),
+    [
+        (
+            ["add", "x@w.example", "--role", "admin"],
+            "short\n",
+            "the password must have 12 characters or more",
+        ),
+        (
+            ["add", "x@w.example", "--role", "admin"],
+            "y" * 1025,
+            "the password must have 1024 characters at most",
+        ),
+        (
+            ["add", "old@w.example", "--role", "counselor"],
+            STAFF_PASSWORD,
+            "old@w.example has an account already",
+        ),
+        (["passwd", "nobody@w.example"], STAFF_PASSWORD, "nobody@w.example has no account"),
+        (["remove", "nobody@w.example"], "", "nobody@w.example has no account"),
+    ],
+)
+def test_staff_refusals_are_one_line_and_exit_1(
+    staff_db, monkeypatch, capsys, argv, typed, message
+):
+    from datetime import UTC, datetime
+
+    staff_db.add_staff("old@w.example", "admin", "hash", datetime.now(UTC), "test")
+    _typed(monkeypatch, typed)
+    needs = ["--password-stdin"] if argv[0] in ("add", "passwd") else []
+    assert main(["staff", *argv, *needs]) == 1
+    err = capsys.readouterr().err
+    assert err == f"ivr staff {argv[0]}: {message}; nothing was changed\n"
+    assert len(staff_db.staff_members()) == 1
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["add", "dana", "--role", "admin"], "argument email: not an email address: 'dana'"),
+        (["add", "d@w.example", "--role", "boss"], "argument --role: invalid choice: 'boss'"),
+        (["add", "d@w.example"], "the following arguments are required: --role"),
+        (
+            ["add", "d@w.example", "--role", "admin", "--phone", "555"],
+            "argument --phone: not a phone number in E.164",
+        ),
+        (["fire", "d@w.example"], "argument action: invalid choice: 'fire'"),
+        ([], "the following arguments are required: action"),
+    ],
+)
+def test_staff_usage_errors_get_one_line_and_exit_2(argv, message, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(["staff", *argv])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("tty", "answers", "code", "said"),
+    [
+        (True, [STAFF_PASSWORD, STAFF_PASSWORD], 0, "t@w.example added as counselor"),
+        (True, [STAFF_PASSWORD, STAFF_PASSWORD + "!"], 1, "the two passwords differ"),
+        (False, [], 1, "no terminal to ask for the password on: use --password-stdin"),
+    ],
+)
+def test_staff_add_asks_twice_at_a_terminal(
+    staff_db, monkeypatch, capsys, tty, answers, code, said
+):
+    asked = []
+
+    def getpass(prompt):
+        asked.append(prompt)
+        return answers[len(asked) - 1]
+
+    _typed(monkeypatch, "")
+    monkeypatch.setattr("sys.stdin.isatty", lambda: tty)
+    monkeypatch.setattr("getpass.getpass", getpass)
+    assert main(["staff", "add", "t@w.example", "--role", "counselor"]) == code
+    out, err = capsys.readouterr()
+    assert said in (out if code == 0 else err)
+    assert len(asked) == len(answers)
+    assert STAFF_PASSWORD not in out + err
+
+
+def test_staff_on_a_database_with_no_tables_says_what_to_do(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'empty.sqlite3'}")
+    assert main(["staff", "list"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("ivr staff list: database error") and "ivr db upgrade" in err
+
+
+def test_every_staff_command_and_option_has_help():
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    staff = commands.choices["staff"]
+    actions = next(a for a in staff._actions if isinstance(a, argparse._SubParsersAction))
+    assert set(actions.choices) == {"add", "remove", "passwd", "list"}
+    assert all(choice.help for choice in actions._choices_actions)
+    missing = [
+        f"staff {name} {action.dest}"
+        for name, command in actions.choices.items()
+        for action in command._actions
+        if not action.help
+    ]
+    assert missing == []
