@@ -24,7 +24,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     """Build the helpline app from settings (default: the environment); refuse a broken menu."""
     from flask import Flask, jsonify
 
-    from . import sms, voice
+    from . import sms, staff, voice
     from .menus import load_line
     from .outbound import Messenger
     from .privacy import install_log_masking
@@ -41,6 +41,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     app.extensions["ivr.messenger"] = Messenger(settings)
     app.register_blueprint(voice.bp)
     app.register_blueprint(sms.bp)
+    staff.init_app(app, settings)
 
     @app.get("/healthz")
     def healthz() -> Response:

@@ -16,6 +16,10 @@ AT_LEAST_ONE = (
     "IVR_SMS_REPEATS",
     "IVR_SMS_REPEAT_WINDOW_MINUTES",
     "IVR_SMS_CRISIS_REPEATS",
+    "IVR_STAFF_IDLE_MINUTES",
+    "IVR_STAFF_LOCKOUT_FAILURES",
+    "IVR_STAFF_LOCKOUT_MINUTES",
+    "IVR_STAFF_LOGINS_PER_MINUTE",
 )
 PACKAGE = Path(__file__).resolve().parent
 CHECKOUT = PACKAGE.parent  # the repository root, when running from a source checkout
@@ -48,6 +52,10 @@ class Settings:
     IVR_VALIDATE_SIGNATURES: bool = True
     PUBLIC_BASE_URL: str = ""
     IVR_MAX_REQUEST_BYTES: int = 64 * 1024
+    IVR_STAFF_IDLE_MINUTES: int = 30  # a staff session unused this long is signed out
+    IVR_STAFF_LOCKOUT_FAILURES: int = 5  # wrong passwords in a row that lock an account ...
+    IVR_STAFF_LOCKOUT_MINUTES: int = 15  # ... for this long
+    IVR_STAFF_LOGINS_PER_MINUTE: int = 10  # sign-in tries from one address, per worker
 
     def __repr__(self) -> str:
         shown = {f.name: getattr(self, f.name) for f in fields(self)}

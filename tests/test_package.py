@@ -188,3 +188,36 @@ def test_ivr_menus_names_a_file_from_the_working_folder(tmp_path, monkeypatch):
     assert menus_path("own.yaml") == Path("own.yaml")
     assert menus_path(str(tmp_path / "own.yaml")) == tmp_path / "own.yaml"
     assert menus_path("menus.yaml") == ROOT / "menus.yaml"  # not here: beside the shipped one
+
+
+CONSOLE = """
+import sys
+import ivr
+
+app = ivr.create_app({
+    "IVR_ENV": "test", "TWILIO_AUTH_TOKEN": "t", "SECRET_KEY": "package-test-secret",
+    "DATABASE_URL": sys.argv[1],
+})
+client = app.test_client()
+page = client.get("/staff/login")
+css = client.get("/static/staff.css")
+print(page.status_code, css.status_code, "<h1>Sign in</h1>" in page.get_data(as_text=True),
+      ":focus-visible" in css.get_data(as_text=True))
+css.close()
+"""
+
+
+def test_the_wheel_carries_the_staff_consoles_templates_and_stylesheet(installed):
+    console = ("ivr/templates/staff", "ivr/static")
+    in_checkout = sorted(
+        str(p.relative_to(ROOT))
+        for folder in console
+        for p in (ROOT / folder).iterdir()
+        if p.is_file()
+    )
+    with zipfile.ZipFile(installed.wheel) as wheel:
+        names = sorted(n for n in wheel.namelist() if n.startswith(console))
+    assert names == in_checkout and "ivr/templates/staff/queue.html" in names
+    database = f"sqlite:///{installed.elsewhere / 'console.sqlite3'}"
+    shown = run([installed.python, "-c", CONSOLE, database], installed.elsewhere)
+    assert shown.stdout.split() == ["200", "200", "True", "True"]
