@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, current_app, request
 
 from . import call, texting
 from .edge import (
@@ -52,7 +52,22 @@ def twiml(reply: Reply, noted: bool = False) -> Response:
     were stored with its effect (`noted`), and answer its TwiML."""
     if not noted:
         store().note(now(), caller() or None, notes(reply))
-    return Response(render(reply, line()), mimetype="text/xml")
+    return Response(rendered(reply), mimetype="text/xml")
+
+
+RENDERED_MOST = 4096  # replies kept rendered per app; the shipped menu has a few hundred
+
+
+def rendered(reply: Reply) -> str:
+    """The TwiML of a reply, rendered once per app and kept: a reply value and the menu
+    decide its TwiML entirely (action URLs are the app's own paths)."""
+    cache: dict[Reply, str] = current_app.extensions.setdefault("ivr.rendered", {})
+    xml = cache.get(reply)
+    if xml is None:
+        if len(cache) >= RENDERED_MOST:
+            cache.clear()  # a bound, not a policy: a real menu never gets here
+        xml = cache[reply] = render(reply, line())
+    return xml
 
 
 def _decide(decision: Reply | call.Effect) -> Response:
@@ -187,7 +202,7 @@ def dialed() -> Response:
 @bp.post("/voice/whisper")
 def whisper() -> Response:
     """Played to the staff member who picks up, before the caller is joined."""
-    return Response(render(call.whisper(line(), _where()), line()), mimetype="text/xml")
+    return Response(rendered(call.whisper(line(), _where())), mimetype="text/xml")
 
 
 @bp.post("/voice/accept")
