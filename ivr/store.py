@@ -10,9 +10,22 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any, Literal, cast
 
-from sqlalchemy import CursorResult, Result, Select, delete, func, select, text, update
+from sqlalchemy import (
+    BindParameter,
+    CursorResult,
+    Result,
+    Select,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -134,10 +147,8 @@ class Store:
 
     def _insert(self, session: Session, table: type[Base], **values: object) -> bool:
         """Insert unless the primary key exists; True when this call inserted it."""
-        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
-        key = table.__mapper__.primary_key[0]
-        statement = dialect.insert(table).values(**values).on_conflict_do_nothing().returning(key)
-        return session.execute(statement).first() is not None
+        statement = _insert_once(self.engine.dialect.name, table)
+        return session.execute(statement, values).first() is not None
 
     # Opt-outs ---------------------------------------------------------------
 
@@ -207,7 +218,7 @@ class Store:
         with self.session() as s:
             if once and not self._claim(s, once, at, reply, unsent):
                 return None
-            s.add_all(self._event(at, number, note) for note in notes)
+            self._events(s, at, number, notes)
             row = Request(
                 kind=kind,
                 channel=channel,
@@ -322,17 +333,24 @@ class Store:
 
     # Events -----------------------------------------------------------------
 
-    def _event(self, at: datetime, number: str | None, note: Note) -> Event:
-        return Event(
-            at=at,
-            channel=note.channel,
-            kind=note.kind,
-            caller=self.caller(number),
-            language=note.language,
-            topic=note.topic,
-            detail=note.detail and note.detail[:80],
-            said=self.said(number, note.said),
-        )
+    def _events(self, s: Session, at: datetime, number: str | None, notes: Sequence[Note]) -> None:
+        """Insert events as plain rows (no ORM bookkeeping: they are written, never read back)."""
+        caller = self.caller(number)
+        rows = [
+            {
+                "at": at,
+                "channel": note.channel,
+                "kind": note.kind,
+                "caller": caller,
+                "language": note.language,
+                "topic": note.topic,
+                "detail": note.detail and note.detail[:80],
+                "said": self.said(number, note.said),
+            }
+            for note in notes
+        ]
+        if rows:
+            s.execute(insert(Event), rows)
 
     def note(self, at: datetime, number: str | None, notes: Sequence[Note]) -> bool:
         """Store the events of one request in one transaction, or log and count the failure."""
@@ -340,7 +358,7 @@ class Store:
             return True
         try:
             with self.session() as s:
-                s.add_all(self._event(at, number, note) for note in notes)
+                self._events(s, at, number, notes)
             return True
         except StoreError as exc:
             self._failed(notes[0], exc)
@@ -365,7 +383,7 @@ class Store:
         """Store one event; the number, and the words if given, are kept only as keyed hashes."""
         note = Note(channel, kind, language, topic, detail, said)
         with self.session() as s:
-            s.add(self._event(at, number, note))
+            self._events(s, at, number, [note])
 
     def record(self, at: datetime, channel: str, kind: str, **fields: str | None) -> bool:
         """Store an event, or log and count the failure: reports must never break a call."""
@@ -379,23 +397,18 @@ class Store:
     ) -> Recalled:
         """What the line knows of `number` as its text (`key`, these `said` words) arrives:
         one query, one round trip."""
-        recent = Event.at >= minute_ago
-        same = Event.said == self.said(number, said)
-        counts = self._replies(number, min(minute_ago, window_start))
-        query = select(
-            select(Delivery.reply).where(Delivery.key == key[:120]).scalar_subquery(),
-            select(func.count()).where(OptOut.number == number).scalar_subquery(),
-            self._last_language_query(number).scalar_subquery(),
-            counts.with_only_columns(func.count().filter(recent)).scalar_subquery(),
-            counts.with_only_columns(
-                func.count().filter(recent, Event.kind == "wait")
-            ).scalar_subquery(),
-            counts.with_only_columns(
-                func.count().filter(same, Event.at >= window_start)
-            ).scalar_subquery(),
-        )
+        values = {
+            "key": key[:120],
+            "number": number,
+            "caller": self.caller(number),
+            "said": self.said(number, said),
+            "minute_ago": minute_ago,
+            "window_start": window_start,
+            "since": min(minute_ago, window_start),
+        }
         with self.session(reading=True) as s:
-            reply, opted_out, language, replies, notices, repeats = s.execute(query).one()
+            found = s.execute(_recall_text(), values).one()
+        reply, opted_out, language, replies, notices, repeats = found
         if key and reply is not None:
             return Recalled(reply=reply)
         return Recalled(None, bool(opted_out), language, replies, notices, repeats)
@@ -428,7 +441,7 @@ class Store:
                         kind="callback", channel="sms", number=number, language=note.language, at=at
                     )
                 )
-            s.add(self._event(at, number, note))
+            self._events(s, at, number, [note])
             return True
 
     def _replies(self, number: str, since: datetime) -> Select[int]:
@@ -629,3 +642,42 @@ class Store:
             return True
         except StoreError:
             return False
+
+
+# Statements the webhooks run on every request, built once (their values are bound at run time):
+# building a SQLAlchemy statement costs more than running it.
+
+
+@cache
+def _insert_once(dialect: str, table: type[Base]) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING the key, for one table on one engine."""
+    insert_for = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    key = table.__mapper__.primary_key[0]
+    return insert_for(table).on_conflict_do_nothing().returning(key)
+
+
+@cache
+def _recall_text() -> Select[Any]:
+    """One query for what the line knows of a texter (see Store.recall_text)."""
+    minute_ago: BindParameter[datetime] = bindparam("minute_ago")
+    since: BindParameter[datetime] = bindparam("since")
+    mine = (Event.caller == bindparam("caller"), Event.channel == "sms")
+    replies = select(func.count()).select_from(Event)
+    replies = replies.where(*mine, Event.detail == "reply", Event.at >= since)
+    last_language = (
+        select(Event.language)
+        .where(*mine, Event.language.is_not(None))
+        .order_by(Event.at.desc(), Event.id.desc())
+        .limit(1)
+    )
+    same = (Event.said == bindparam("said"), Event.at >= bindparam("window_start"))
+    return select(
+        select(Delivery.reply).where(Delivery.key == bindparam("key")).scalar_subquery(),
+        select(func.count()).where(OptOut.number == bindparam("number")).scalar_subquery(),
+        last_language.scalar_subquery(),
+        replies.with_only_columns(func.count().filter(Event.at >= minute_ago)).scalar_subquery(),
+        replies.with_only_columns(
+            func.count().filter(Event.at >= minute_ago, Event.kind == "wait")
+        ).scalar_subquery(),
+        replies.with_only_columns(func.count().filter(*same)).scalar_subquery(),
+    )
