@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 from zoneinfo import ZoneInfo
 
-from . import accounts, app_settings, create_app, menus_path, migrate
+from . import accounts, app_settings, create_app, menumap, menus_path, migrate
 from . import evaluate as evaluation
 from . import model as crisis_model
 from .lint import lint
@@ -33,6 +33,23 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         """Print what is wrong and where to read more, then exit 2."""
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def show_map(path: str, form: str, lang: str) -> int:
+    """Print the menu's map as a tree, an SVG picture or JSON; 1 when the menu does not load."""
+    try:
+        line = load_line(path)
+    except MenuError as exc:
+        print(f"error: {exc.problems[0]} (run `ivr check` for all)", file=sys.stderr)
+        return 1
+    root = menumap.build(line)
+    if form == "json":
+        print(menumap.as_json(root), end="")
+    elif form == "svg":
+        print(menumap.as_svg(root, lang), end="")
+    else:
+        print(menumap.as_tree(root, lang), end="")
+    return 0
 
 
 def check(path: str) -> int:
@@ -410,6 +427,17 @@ def build_parser() -> argparse.ArgumentParser:
     checker.add_argument(
         "path", nargs="?", help="the menu file to check (default: IVR_MENUS, or the shipped one)"
     )
+    mapper = commands.add_parser(
+        "map", help="the phone menu as a tree: keys, seconds to reach each place, reading level"
+    )
+    mapper.add_argument("path", nargs="?", help="the menu file to map (default as for check)")
+    mapper.add_argument(
+        "--format",
+        choices=("tree", "svg", "json"),
+        default="tree",
+        help="tree (default), svg, json",
+    )
+    mapper.add_argument("--lang", choices=("en", "es"), default="en", help="for tree and svg")
     evaluator = commands.add_parser(
         "eval", help="measure crisis, topic and language understanding on labelled messages"
     )
@@ -513,6 +541,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "check":
         return check(str(_menu_file(args.path)))
+    if args.command == "map":
+        return show_map(str(_menu_file(args.path)), args.format, args.lang)
     if args.command == "eval":
         return evaluate(str(_menu_file(args.path)), args.corpus, args.wrong, args.targets)
     if args.command == "train":
