@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 from zoneinfo import ZoneInfo
 
-from . import accounts, app_settings, create_app, menumap, menus_path, migrate
+from . import accounts, app_settings, create_app, golive, menumap, menus_path, migrate
 from . import evaluate as evaluation
 from . import model as crisis_model
 from .lint import lint
 from .menus import load_line
+from .outbound import _client as rest_client
 from .problems import MenuError
 from .settings import SettingsError, parse_now
 from .simulator import Simulator, SimulatorError
@@ -33,6 +34,34 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         """Print what is wrong and where to read more, then exit 2."""
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def twilio_configure(number: str, base_url: str, dry_run: bool) -> int:
+    """Point a Twilio number's webhooks at a deployment; print what changed. 1 on failure."""
+    from twilio.base.exceptions import TwilioException
+
+    settings = app_settings()
+    if not (settings.TWILIO_ACCOUNT_SID and settings.TWILIO_AUTH_TOKEN):
+        print("error: set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN first", file=sys.stderr)
+        return 1
+    try:
+        done = golive.configure(rest_client(settings), number, base_url, dry_run)
+    except golive.GoLiveError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except (TwilioException, OSError) as exc:
+        print(f"error: Twilio refused: {exc}", file=sys.stderr)
+        return 1
+    print(f"{base_url.rstrip('/')}/healthz answers over HTTPS: the line is up.")
+    for change in done:
+        print(f"  {change.field}: {change.before or '(not set)'} -> {change.after}")
+    if not done:
+        print(f"{number} already points at {base_url}: nothing to change.")
+    elif dry_run:
+        print(f"Dry run: {_count(len(done), 'setting')} of {number} would change; none did.")
+    else:
+        print(f"Changed {_count(len(done), 'setting')} of {number}.")
+    return 0
 
 
 def show_map(path: str, form: str, lang: str) -> int:
@@ -427,6 +456,19 @@ def build_parser() -> argparse.ArgumentParser:
     checker.add_argument(
         "path", nargs="?", help="the menu file to check (default: IVR_MENUS, or the shipped one)"
     )
+    twilio = commands.add_parser("twilio", help="set up the Twilio number (going live)")
+    twilio_actions = twilio.add_subparsers(dest="action", required=True)
+    configure = twilio_actions.add_parser(
+        "configure",
+        help="point a number's voice and messaging webhooks, fallbacks and status callback here",
+    )
+    configure.add_argument("--number", required=True, help="the Twilio number, E.164 (+1...)")
+    configure.add_argument(
+        "--base-url", required=True, help="where the line is deployed, https://... (no path)"
+    )
+    configure.add_argument(
+        "--dry-run", action="store_true", help="show what would change, change nothing"
+    )
     mapper = commands.add_parser(
         "map", help="the phone menu as a tree: keys, seconds to reach each place, reading level"
     )
@@ -541,6 +583,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "check":
         return check(str(_menu_file(args.path)))
+    if args.command == "twilio":
+        return twilio_configure(args.number, args.base_url, args.dry_run)
     if args.command == "map":
         return show_map(str(_menu_file(args.path)), args.format, args.lang)
     if args.command == "eval":

@@ -218,6 +218,25 @@ def accept() -> Response:
     return twiml(reply)
 
 
+@bp.post("/voice/status")
+def status() -> Response:
+    """Twilio's call status callback (set by `ivr twilio configure`): a call ended; kept as
+    an event for the activity report (how it ended and how long it lasted, never who)."""
+    ended = form_text("CallStatus", 20) or "unknown"
+    minutes = whole_number("CallDuration", 24 * 3600) // 60
+    detail = f"{ended}, {minutes} min"
+    try:
+        first = store().claim(f"voice:{twilio_id()}:status", now())  # a retry counts once
+    except StoreError:
+        first = False  # the event could not be kept either
+    if first:
+        store().note(now(), caller() or None, [Note("voice", "call-ended", None, None, detail)])
+    return Response(EMPTY, mimetype="text/xml")
+
+
+EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+
+
 @bp.post("/voice/fallback")
 def fallback() -> Response:
     """Twilio's fallback URL: apologise, give 911 and 988, and ring the staff line in hours."""
