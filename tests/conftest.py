@@ -76,19 +76,24 @@ class TwilioClient(FlaskClient):
         return super().open(*args, headers=headers, **kwargs)
 
 
-@pytest.fixture
-def settings(tmp_path) -> dict[str, str]:
-    """Settings for a test app: its own SQLite file, development mode, a fixed auth token."""
+def app_settings(folder: Path) -> dict[str, str]:
+    """Settings for a test app: its own SQLite file in `folder`, test mode, a fixed auth token."""
     return {
         "IVR_ENV": "test",
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
         "SECRET_KEY": "test-secret-key",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'test.sqlite3'}",
+        "DATABASE_URL": f"sqlite:///{folder / 'test.sqlite3'}",
         "IVR_MENUS": str(ROOT / "menus.yaml"),
         "IVR_NOW": "2026-12-01T10:00:00-05:00",  # a Tuesday morning: the center is open
         "TWILIO_API_BASE": "http://127.0.0.1:9",  # nothing listens: a test that texts uses Prism
     }
+
+
+@pytest.fixture
+def settings(tmp_path) -> dict[str, str]:
+    """Settings for a test app (app_settings), in the test's own folder."""
+    return app_settings(tmp_path)
 
 
 @pytest.fixture
