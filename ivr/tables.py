@@ -1,5 +1,5 @@
 """The line's tables, for SQLAlchemy and Alembic: opt-outs, people waiting, deliveries, events,
-and the staff console's accounts and audit list."""
+and the staff console's accounts, audit list and call-backs as the center."""
 
 from __future__ import annotations
 
@@ -110,3 +110,20 @@ class AuditEntry(Base):
     what: Mapped[str] = mapped_column(String(24))  # login, handled, staff-added ...
     request_id: Mapped[int | None] = mapped_column(Integer)  # no foreign key: requests are purged
     note: Mapped[str | None] = mapped_column(String(200))
+
+
+class CallBack(Base):
+    """One try at calling someone back as the center: Twilio rang a counselor's phone, and on
+    their key press connected them to the person waiting. Never the caller's number: the
+    request holds it."""
+
+    __tablename__ = "callbacks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    request_id: Mapped[int] = mapped_column(Integer, index=True)  # no foreign key, as audit
+    ref: Mapped[str] = mapped_column(String(64), unique=True, index=True)  # in the webhook URLs
+    staff: Mapped[str] = mapped_column(String(80))  # the counselor's email
+    placed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    call_sid: Mapped[str | None] = mapped_column(String(64))  # the counselor's leg
+    outcome: Mapped[str | None] = mapped_column(String(24))  # None while it is going on
+    seconds: Mapped[int | None] = mapped_column(Integer)  # how long the two were connected
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
