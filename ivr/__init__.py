@@ -24,9 +24,9 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     """Build the helpline app from settings (default: the environment); refuse a broken menu."""
     from flask import Flask, jsonify
 
-    from . import sms, staff, voice
+    from . import callbacks, sms, staff, voice
     from .menus import load_line
-    from .outbound import Messenger
+    from .outbound import Dialer, Messenger
     from .privacy import install_log_masking
     from .security import protect
     from .store import Store
@@ -39,7 +39,9 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     app.extensions["ivr.line"] = load_line(menus_path(settings.IVR_MENUS))
     app.extensions["ivr.store"] = Store(settings.DATABASE_URL, settings.SECRET_KEY)
     app.extensions["ivr.messenger"] = Messenger(settings)
+    app.extensions["ivr.dialer"] = Dialer(settings)
     app.register_blueprint(voice.bp)
+    app.register_blueprint(callbacks.bp)
     app.register_blueprint(sms.bp)
     staff.init_app(app, settings)
 

@@ -24,5 +24,9 @@ class HandleForm(FlaskForm):
     note = StringField("Note", validators=[Optional(), Length(max=NOTE_LENGTH)])
 
 
+class CallBackForm(FlaskForm):
+    """Call someone back as the center: nothing but the CSRF token (the entry is in the URL)."""
+
+
 class LogoutForm(FlaskForm):
     """Sign out: nothing but the CSRF token, so no other site can sign a counselor out."""

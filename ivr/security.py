@@ -13,7 +13,7 @@ from twilio.request_validator import (
 )
 from werkzeug.exceptions import HTTPException
 
-from . import edge, sms, voice
+from . import callbacks, edge, sms, voice
 from .settings import DEV_SECRET, Settings, SettingsError
 
 log = logging.getLogger(__name__)
@@ -74,6 +74,8 @@ def fail_safe(error: Exception) -> Response | HTTPException:
         log.error("fault not counted")
     if request.path.startswith("/sms"):
         return sms.fallback()
+    if request.path.startswith(callbacks.bp.url_prefix or "/voice/callback"):
+        return Response(callbacks.FAULT, mimetype="text/xml")  # a counselor, not a caller
     if request.path.startswith("/voice"):
         return Response(voice.safety_twiml(), mimetype="text/xml")
     return Response("Internal error", status=500, mimetype="text/plain")

@@ -1,4 +1,5 @@
-"""The staff console, /staff: sign in, see who is waiting, mark them handled, read the audit list.
+"""The staff console, /staff: sign in, see who is waiting, play a voicemail, call back as the
+center, mark them handled, read the audit list.
 
 Every page needs a signed-in staff member (one check before every request of the blueprint,
 so a new page cannot forget it), and every form post needs its CSRF token (Flask-WTF,
@@ -26,6 +27,7 @@ from flask import (
     render_template,
     request,
     session,
+    stream_with_context,
     url_for,
 )
 from flask_limiter import Limiter
@@ -35,11 +37,12 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as Redirect
 
-from . import accounts, edge
-from .forms import NOTE_LENGTH, HandleForm, LoginForm, LogoutForm
+from . import accounts, callbacks, edge
+from .forms import NOTE_LENGTH, CallBackForm, HandleForm, LoginForm, LogoutForm
+from .outbound import OutboundError, stream_recording
 from .privacy import last_four
 from .settings import Settings
-from .store import Request, StaffAccount, StoreError
+from .store import CallBack, Request, StaffAccount, StoreError
 
 log = logging.getLogger(__name__)
 bp = Blueprint("staff", __name__, url_prefix="/staff")
@@ -229,6 +232,21 @@ class Entry:
     handled_by: str | None
     handled_at: datetime | None
     handled_note: str | None
+    call_back: str | None = None  # the latest call-back as the center, in words
+    connected: bool = False  # that call-back reached the caller
+
+
+def call_back_words(attempt: CallBack | None, zone: ZoneInfo) -> str | None:
+    """The latest call-back of an entry as the console says it: by whom, when, how it went."""
+    if attempt is None:
+        return None
+    at = attempt.placed_at.astimezone(zone).strftime("%a %d %b, %H:%M")
+    if attempt.outcome is None:
+        return f"{attempt.staff} is calling back now (placed {at})."
+    words = callbacks.OUTCOMES.get(attempt.outcome, attempt.outcome)
+    if attempt.outcome == "connected" and attempt.seconds:
+        words += f" for {max(1, round(attempt.seconds / 60))} min"
+    return f"{attempt.staff} called back on {at}: {words}."
 
 
 def waited(since: datetime, until: datetime) -> str:
@@ -242,7 +260,7 @@ def waited(since: datetime, until: datetime) -> str:
     return f"{minutes // (24 * 60)} days"
 
 
-def entry(row: Request, now: datetime) -> Entry:
+def entry(row: Request, now: datetime, attempt: CallBack | None = None) -> Entry:
     """A request as the console shows it, in the center's time zone and words."""
     line = edge.line()
     zone = ZoneInfo(line.spec.center.time_zone)
@@ -260,15 +278,74 @@ def entry(row: Request, now: datetime) -> Entry:
         handled_by=row.handled_by,
         handled_at=row.handled_at.astimezone(zone) if row.handled_at else None,
         handled_note=row.handled_note,
+        call_back=call_back_words(attempt, zone),
+        connected=attempt is not None and attempt.outcome == "connected",
     )
 
 
 @bp.get("")
 def queue() -> str:
     """The people waiting for a counselor, oldest first, each with a 'Mark handled' form."""
-    now = edge.now()
-    waiting = [entry(row, now) for row in edge.store().waiting()]
-    return render_template("staff/queue.html", entries=waiting, note_length=NOTE_LENGTH)
+    now, store = edge.now(), edge.store()
+    rows = store.waiting()
+    attempts = store.callbacks([row.id for row in rows])
+    waiting = [entry(row, now, attempts.get(row.id)) for row in rows]
+    return render_template(
+        "staff/queue.html", entries=waiting, note_length=NOTE_LENGTH, phone=bool(g.staff.phone)
+    )
+
+
+PLACED = {
+    "placed": "Calling your phone now for #{id}. Answer it and press 1 to connect; the caller "
+    "will see the center's number. Reload this page to see how it went.",
+    "not-waiting": "#{id} is not waiting any more: nothing was called.",
+    "in-progress": "#{id} is being called back by someone now: nothing was called.",
+    "not-placed": "The call for #{id} could not be placed: Twilio refused it or did not answer. "
+    "#{id} stays waiting. Try again in a minute, or call from the on-call phone.",
+}
+
+
+@bp.post("/requests/<int:request_id>/call")
+def call_back(request_id: int) -> Redirect:
+    """Ring the signed-in counselor's own phone to call this person back as the center."""
+    CallBackForm()  # its token was checked before the request (check_csrf)
+    phone = g.staff.phone
+    if not phone:
+        flash(NO_PHONE)
+        return redirect(url_for("staff.queue"))
+    placed = callbacks.place(request_id, g.staff.email, phone)
+    flash(PLACED[placed].format(id=request_id))
+    return redirect(url_for("staff.queue"))
+
+
+NO_PHONE = (
+    "Your account has no phone number, so the console cannot ring you to call back. "
+    "Ask an admin to add your phone to your account."
+)
+
+
+@bp.get("/recording/<int:request_id>")
+def recording(request_id: int) -> Response | tuple[str, int]:
+    """A voicemail's recording, streamed from Twilio with the account's credentials.
+
+    Passed on in chunks as it arrives: never a public link, never a copy on disk, never
+    cached (no_caching below). Each play is in the audit list.
+    """
+    row = edge.store().request(request_id)
+    if row is None or not row.recording_url:
+        abort(404)
+    try:
+        chunks = stream_recording(_settings(), row.recording_url)
+    except OutboundError:
+        message = (
+            "The recording could not be fetched from Twilio. Try again in a minute; "
+            "Twilio keeps it until it is deleted there."
+        )
+        return render_template(
+            "staff/error.html", title="Recording not found", message=message
+        ), 502
+    edge.store().audit(edge.now(), g.staff.email, "played recording", request_id)
+    return Response(stream_with_context(chunks), mimetype="audio/mpeg")
 
 
 @bp.post("/requests/<int:request_id>/handled")
@@ -322,6 +399,13 @@ def too_many_tries(error: RateLimitExceeded) -> tuple[str, int]:
     """Too many sign-in tries from one address: 429, on the sign-in page."""
     message = "Too many sign-in tries from this address. Wait a minute and try again."
     return render_template("staff/login.html", form=LoginForm(), error=message), 429
+
+
+@bp.errorhandler(404)
+def not_found(error: HTTPException) -> tuple[str, int]:
+    """No such entry (or no recording on it)."""
+    message = "There is no such entry, or it has no recording."
+    return render_template("staff/error.html", title="Not found", message=message), 404
 
 
 @bp.errorhandler(403)

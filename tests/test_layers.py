@@ -48,6 +48,7 @@ WEB = {
     "ivr.sms",
     "ivr.edge",
     "ivr.security",
+    "ivr.callbacks",
 } | STAFF_CONSOLE
 DATABASE = {
     "sqlalchemy",
@@ -67,7 +68,7 @@ RULES = [  # (part, its modules, what none of them may reach)
     ("storage", STORAGE, WEB | OUTBOUND | TOOLS),
     ("accounts", ACCOUNTS, WEB | DATABASE | OUTBOUND | TOOLS),
     # The webhooks never lean on the console: it can change, or go, without touching a call.
-    ("webhooks", ("voice", "sms", "edge", "twiml", "security"), STAFF_CONSOLE | TOOLS),
+    ("webhooks", ("voice", "sms", "edge", "twiml", "security", "callbacks"), STAFF_CONSOLE | TOOLS),
 ]
 
 

@@ -87,7 +87,9 @@ def test_every_staff_route_needs_a_login(quick):
         ("GET", "/staff"),
         ("GET", "/staff/audit"),
         ("GET", "/staff/handled"),
+        ("GET", "/staff/recording/1"),
         ("POST", "/staff/logout"),
+        ("POST", "/staff/requests/1/call"),
         ("POST", "/staff/requests/1/handled"),
     ]
     client = quick.test_client()
