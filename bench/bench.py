@@ -1,0 +1,503 @@
+"""Load benchmark of the helpline (GitHub issue 11, item 3). bench/run calls this; see README.md.
+
+In one run, each under gunicorn exactly as the Procfile's web: line starts it:
+
+1. the helpline on a fresh SQLite file, then on a fresh PostgreSQL database `bench`;
+2. a bare Flask baseline (bench/baseline.py) answering the same paths with fixed TwiML;
+3. the helpline on a large menu (200 topics, 2,000 keywords), on the first engine.
+
+Each endpoint is first checked with one request (a 200 with the TwiML the menu calls for),
+then warmed up and driven by wrk with distinct, signed requests. The tables, with the
+targets next to the figures, go to the terminal, bench/results.md and bench/results.json.
+Exit status: 0 when it measured (targets missed or not), 1 when it could not run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from bigmenu import LargeMenu, write_large_menu
+from cpu import wait_for_quiet
+from load import Load, Wrk, drive, require_wrk
+from report import as_markdown, as_text, change_pct, endpoint_misses
+from servers import (
+    APP,
+    BASELINE,
+    ROOT,
+    BenchError,
+    Server,
+    free_port,
+    reset_postgres,
+    run_release,
+    serving,
+)
+from workload import Endpoint, MenuFacts, Serials, check, plan, post, write_requests
+
+HERE = Path(__file__).resolve().parent
+SHIPPED_MENUS = ROOT / "menus.yaml"
+ENGINES = ("sqlite", "postgresql")
+PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
+PG_DATABASE = "bench"
+OPEN_MOMENT = "2026-12-01T10:00:00-05:00"  # a Tuesday morning: the center is open
+TOKEN = "bench-auth-token-0123456789abcdef"
+SECRET = "bench-secret-key-0123456789abcdef"
+# Requests written per endpoint, per second of load and per worker: well above what the
+# helpline answers on one core, so no request is sent twice (the report flags it if one is).
+REQUESTS_PER_WORKER_SECOND = 1500
+MIN_REQUESTS = 5000
+BUSY_ELSEWHERE_PCT = 10.0  # other work's share of the CPUs above which a note warns
+SOURCES = ("ivr", "menus.yaml", "content", "migrations", "Procfile", "setup.py", "pyproject.toml")
+
+
+@dataclass(frozen=True)
+class Options:
+    """What to run, from the command line."""
+
+    workers: int
+    wrk: Wrk
+    warmup: int
+    quiet_wait: int
+    requests: int
+    engines: tuple[str, ...]
+    large: bool
+    postgres: str
+    now: str
+    port: int
+    out: Path
+
+    @property
+    def warmup_wrk(self) -> Wrk:
+        """wrk as for the load, for the warm-up's seconds."""
+        return Wrk(self.wrk.threads, self.wrk.connections, self.warmup)
+
+    def per_endpoint(self, seconds: int) -> int:
+        """Distinct requests to write for `seconds` of load on one endpoint."""
+        if self.requests:
+            return self.requests
+        return max(MIN_REQUESTS, seconds * self.workers * REQUESTS_PER_WORKER_SECOND)
+
+
+def parse(argv: Sequence[str] | None) -> Options:
+    """Read the options; argparse exits 2 on a bad one."""
+    parser = argparse.ArgumentParser(prog="bench/run", description=__doc__.split("\n")[0])
+    add = parser.add_argument
+    add("--workers", type=int, default=2, help="gunicorn workers (WEB_CONCURRENCY); default 2")
+    add("--connections", type=int, default=32, help="wrk connections; default 32")
+    add("--threads", type=int, default=2, help="wrk threads; default 2")
+    add("--duration", type=int, default=20, help="seconds of load per endpoint; default 20")
+    add("--warmup", type=int, default=2, help="seconds of warm-up per endpoint; default 2")
+    add(
+        "--quiet-wait",
+        type=int,
+        default=60,
+        help="seconds to wait before each endpoint for other work to stop; default 60",
+    )
+    add("--requests", type=int, default=0, help="distinct requests per endpoint; default: enough")
+    add("--engines", default=",".join(ENGINES), help="sqlite,postgresql (the default) or one")
+    add("--no-large", action="store_true", help="skip the large-menu run")
+    add("--postgres", default=PG_SERVER, help=f"PostgreSQL server; default {PG_SERVER}")
+    add("--now", default=OPEN_MOMENT, help=f"IVR_NOW for the app; default {OPEN_MOMENT}")
+    add("--port", type=int, default=0, help="port for the servers; default: a free one")
+    add("--out", type=Path, default=HERE, help="where results.md and .json go; default bench/")
+    args = parser.parse_args(argv)
+    engines = tuple(e.strip() for e in args.engines.split(",") if e.strip())
+    if not engines or set(engines) - set(ENGINES):
+        parser.error(f"--engines: one or both of {', '.join(ENGINES)}")
+    if min(args.workers, args.duration) < 1 or min(args.warmup, args.quiet_wait) < 0:
+        parser.error("--workers and --duration at least 1, --warmup and --quiet-wait 0 or more")
+    if args.connections < args.threads:
+        parser.error("--connections at least --threads")
+    return Options(
+        workers=args.workers,
+        wrk=Wrk(args.threads, args.connections, args.duration),
+        warmup=args.warmup,
+        quiet_wait=args.quiet_wait,
+        requests=args.requests,
+        engines=engines,
+        large=not args.no_large,
+        postgres=args.postgres.rstrip("/"),
+        now=args.now,
+        port=args.port,
+        out=args.out,
+    )
+
+
+def say(message: str) -> None:
+    """Progress, on stderr."""
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class Files:
+    """An endpoint's request files: one for the load, one for the warm-up."""
+
+    load: Path
+    warmup: Path | None
+
+
+class Bench:
+    """One run: its port, temporary folder, endpoints and their request files."""
+
+    def __init__(self, options: Options, work: Path):
+        self.options = options
+        self.work = work
+        self.port = options.port or free_port()
+        self.serials = Serials()
+        self.endpoints: list[Endpoint] = []
+        self.files: dict[str, Files] = {}
+        self.sources: dict[str, str] = {}  # the app's sources as each server started, a digest
+
+    def settings(self, database: str, menus: Path | None = None) -> dict[str, str]:
+        """The app's environment: production mode, signatures checked, no Twilio account.
+
+        Without TWILIO_ACCOUNT_SID the app never calls Twilio's REST API (outbound.py);
+        TWILIO_API_BASE points at a closed port all the same.
+        """
+        settings = {
+            "TWILIO_AUTH_TOKEN": TOKEN,
+            "SECRET_KEY": SECRET,
+            "DATABASE_URL": database,
+            "IVR_NOW": self.options.now,
+            "TWILIO_API_BASE": "http://127.0.0.1:9",
+        }
+        return {**settings, "IVR_MENUS": str(menus)} if menus else settings
+
+    def database(self, engine: str, name: str) -> str:
+        """A fresh database, migrated by the Procfile's release: line: a SQLite file `name`,
+        or the PostgreSQL database `bench`, dropped and created again."""
+        if engine == "sqlite":
+            url = f"sqlite:///{self.work / f'{name}.sqlite3'}"
+        else:
+            url = reset_postgres(self.options.postgres, PG_DATABASE)
+        run_release({"DATABASE_URL": url})
+        return url
+
+    def serve(
+        self, app: str, name: str, settings: dict[str, str] | None = None
+    ) -> AbstractContextManager[Server]:
+        """gunicorn serving `app` on this run's port, for a `with` block."""
+        if app == APP:
+            self.sources[name] = source_digest()
+        log = self.work / f"{name}.log"
+        return serving(app, self.port, self.options.workers, settings or {}, log)
+
+    def prepare(self, server: Server, facts: MenuFacts) -> None:
+        """Find the endpoints as a call does, then write their signed request files once."""
+        if self.endpoints:
+            return
+        self.endpoints = plan(server, facts, TOKEN, self.serials)
+        options = self.options
+        load_count = options.per_endpoint(options.wrk.seconds)
+        warm_count = options.per_endpoint(options.warmup) if options.warmup else 0
+        say(f"writing {load_count:,} signed requests per endpoint")
+        with ProcessPoolExecutor() as pool:
+            jobs = {
+                (e.name, kind): pool.submit(
+                    write_requests,
+                    self.work / f"{e.name.replace(' ', '-')}.{kind}.tsv",
+                    e,
+                    server.base,
+                    TOKEN,
+                    self.serials.take(count),
+                )
+                for e in self.endpoints
+                for kind, count in (("load", load_count), ("warmup", warm_count))
+                if count
+            }
+            for e in self.endpoints:
+                warmup = jobs.get((e.name, "warmup"))
+                self.files[e.name] = Files(
+                    jobs[e.name, "load"].result(), warmup.result() if warmup else None
+                )
+
+    def drive_all(self, server: Server, label: str, endpoints: list[Endpoint]) -> dict[str, Load]:
+        """Warm up and load each endpoint in turn."""
+        loads = {}
+        for endpoint in endpoints:
+            self.wait_for_quiet()
+            files = self.files[endpoint.name]
+            if files.warmup:
+                drive(server, files.warmup, self.options.warmup_wrk, PG_DATABASE)
+            say(f"{label}: {endpoint.name}, {self.options.wrk.seconds} s")
+            loads[endpoint.name] = drive(server, files.load, self.options.wrk, PG_DATABASE)
+        return loads
+
+    def wait_for_quiet(self) -> None:
+        """Give other work on the machine (tests, builds) up to --quiet-wait seconds to end."""
+        if not self.options.quiet_wait:
+            return
+        busy = wait_for_quiet(1, BUSY_ELSEWHERE_PCT)
+        if busy >= BUSY_ELSEWHERE_PCT:
+            say(f"the machine is {busy:.0f}% busy with other work; waiting for it to finish")
+            busy = wait_for_quiet(self.options.quiet_wait, BUSY_ELSEWHERE_PCT)
+            if busy >= BUSY_ELSEWHERE_PCT:
+                say(f"still {busy:.0f}% busy after {self.options.quiet_wait} s; measuring anyway")
+
+    def check(self, server: Server, endpoints: list[Endpoint], facts: MenuFacts) -> None:
+        """One request each: the answer the menu calls for, before any load."""
+        for endpoint in endpoints:
+            check(server, endpoint, facts, TOKEN, self.serials.take(1).start)
+
+    def helpline(self, engine: str, facts: MenuFacts) -> tuple[dict[str, Load], list[float]]:
+        """The helpline on the shipped menu: every endpoint's load, then worker memory."""
+        settings = self.settings(self.database(engine, engine))
+        say(f"{engine}: starting the helpline on port {self.port}")
+        with self.serve(APP, engine, settings) as server:
+            self.prepare(server, facts)
+            self.check(server, self.endpoints, facts)
+            loads = self.drive_all(server, engine, self.endpoints)
+            return loads, server.worker_rss_mb()
+
+    def baseline(self) -> tuple[dict[str, Load], list[float]]:
+        """The bare Flask app, driven with the same request files."""
+        say("baseline: starting bare Flask")
+        with self.serve(BASELINE, "baseline") as server:
+            for endpoint in self.endpoints:
+                answer = post(server, endpoint, TOKEN, self.serials.take(1).start)
+                if answer.status != 200:
+                    raise BenchError(f"the baseline answered {endpoint.path} {answer.status}")
+            loads = self.drive_all(server, "baseline", self.endpoints)
+            return loads, server.worker_rss_mb()
+
+    def large_menu(self, engine: str) -> tuple[LargeMenu, dict[str, Load], list[float]]:
+        """The helpline on a generated large menu, for the endpoints that depend on its size."""
+        menu = write_large_menu(SHIPPED_MENUS, self.work / "large-menu")
+        facts = MenuFacts.read(menu.path)
+        settings = self.settings(self.database(engine, "large"), menu.path)
+        endpoints = [e for e in self.endpoints if e.large]
+        say(f"large menu: {menu.topics} topics, {menu.keywords} keywords, on {engine}")
+        with self.serve(APP, "large", settings) as server:
+            self.check(server, endpoints, facts)
+            loads = self.drive_all(server, "large menu", endpoints)
+            return menu, loads, server.worker_rss_mb()
+
+
+# Results ------------------------------------------------------------------------
+
+
+def engine_results(loads: dict[str, Load], baseline: dict[str, Load], memory: list[float]) -> Any:
+    """An engine's figures with the baseline's req/s, the ratio and the targets missed."""
+    endpoints = {}
+    for name, load in loads.items():
+        base = baseline[name].rps if name in baseline else 0.0
+        ratio = round(load.rps / base, 2) if base else None
+        figures = load.as_dict()
+        misses = endpoint_misses(figures, ratio)
+        endpoints[name] = {**figures, "baseline_rps": base, "ratio": ratio, "misses": misses}
+    return {"endpoints": endpoints, "worker_mb": [round(mb, 1) for mb in memory]}
+
+
+def large_results(
+    menu: LargeMenu,
+    engine: str,
+    loads: dict[str, Load],
+    shipped: dict[str, Any],
+    memory: list[float],
+) -> dict[str, Any]:
+    """The large menu's p99 against the shipped menu's on the same engine."""
+    endpoints = {}
+    for name, load in loads.items():
+        before = shipped["endpoints"][name]
+        change = change_pct(before["p99_ms"], load.p99_ms)
+        misses = [m for m in endpoint_misses(load.as_dict(), None) if m != "p99"]
+        if change is not None and change > 20.0:
+            misses.insert(0, "p99 change")
+        endpoints[name] = {
+            **load.as_dict(),
+            "p99_shipped_ms": before["p99_ms"],
+            "bytes_shipped": before["bytes_per_answer"],
+            "change_pct": change,
+            "misses": misses,
+        }
+    return {
+        "engine": engine,
+        "topics": menu.topics,
+        "keywords": menu.keywords,
+        "menus": menu.menus,
+        "endpoints": endpoints,
+        "worker_mb": [round(mb, 1) for mb in memory],
+    }
+
+
+def machine() -> dict[str, Any]:
+    """The machine the figures were taken on."""
+    cpu = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    memory_kb = int(Path("/proc/meminfo").read_text().split()[1])
+    return {
+        "nproc": len(os.sched_getaffinity(0)),
+        "cpu": cpu,
+        "memory_gb": round(memory_kb / 2**20, 1),
+        "system": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "load_average": Path("/proc/loadavg").read_text().split()[0],
+    }
+
+
+def source_digest() -> str:
+    """A digest of the app's sources as they are now (they may change during a run)."""
+    digest = hashlib.sha256()
+    for name in SOURCES:
+        top = ROOT / name
+        for path in sorted([top] if top.is_file() else top.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def commit() -> tuple[str, bool]:
+    """The commit measured, and whether the app's sources differ from it."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+        return done.stdout.strip()
+
+    changed = git("status", "--porcelain", "--untracked-files=no", "--", *SOURCES)
+    return git("rev-parse", "--short", "HEAD") or "unknown", bool(changed)
+
+
+def changed_sources(sources: dict[str, str]) -> list[str]:
+    """A note when the app's sources changed between servers: their figures differ in code."""
+    if len(set(sources.values())) <= 1:
+        return []
+    each = ", ".join(f"{server} {digest}" for server, digest in sources.items())
+    return [
+        "the app's sources changed during the run (someone edited or committed them), so "
+        f"the servers ran different code: {each}; compare them with care"
+    ]
+
+
+def notes(results: dict[str, Any], options: Options) -> list[str]:
+    """What a reader must know to trust the figures: repeats, faults, a busy machine."""
+    found = []
+    servers = {**results["engines"], "baseline": results["baseline"]}
+    if results.get("large_menu"):
+        servers["large menu"] = results["large_menu"]
+    for server, figures in servers.items():
+        for endpoint, f in figures["endpoints"].items():
+            found += endpoint_notes(f"{server} {endpoint}", f, judged=server != "baseline")
+    found.append(
+        f"wrk, gunicorn and PostgreSQL share this machine's {results['machine']['nproc']} CPUs; "
+        "the ratio to the baseline, taken the same way, is the figure to compare across machines"
+    )
+    found.append(
+        f"latency is mostly queueing: wrk keeps {options.wrk.connections} requests in flight "
+        f"against {options.workers} gunicorn sync workers, each serving one request at a time, "
+        "so p50 is about connections / req/s; `service ms` (workers x 1000 / req/s) is the "
+        "time a worker spends on one request"
+    )
+    return found
+
+
+def endpoint_notes(where: str, f: dict[str, Any], judged: bool) -> list[str]:
+    """Notes on one endpoint's load (the baseline does not care about repeats or answers)."""
+    found = []
+    if judged and f["repeated"]:
+        found.append(
+            f"{where}: wrk ran out of distinct requests {f['repeated']} times and sent "
+            "repeats (Twilio retries); pass a larger --requests"
+        )
+    if f["fail_safe"] or f["non_2xx"] or f["errors"]:
+        logged = "; ".join(f["log"]) or "nothing logged"
+        found.append(f"{where}: {f['fail_safe']} fail-safe answers; the log: {logged}")
+    if f["others_cpu_pct"] > BUSY_ELSEWHERE_PCT:
+        found.append(
+            f"{where}: other work on the machine took {f['others_cpu_pct']:.0f}% of its "
+            "CPUs during the load; these figures are lower than an idle machine's"
+        )
+    return found
+
+
+def assemble(
+    options: Options,
+    host: dict[str, Any],
+    helpline: dict[str, tuple[dict[str, Load], list[float]]],
+    baseline: tuple[dict[str, Load], list[float]],
+    large: tuple[LargeMenu, dict[str, Load], list[float]] | None,
+    sources: dict[str, str],
+) -> dict[str, Any]:
+    """Every figure of the run, as results.json holds it."""
+    revision, dirty = commit()  # at the end: a change made during the run counts
+    engines = {
+        name: engine_results(loads, baseline[0], memory)
+        for name, (loads, memory) in helpline.items()
+    }
+    results: dict[str, Any] = {
+        "date": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "commit": revision,
+        "dirty": dirty,
+        "machine": host,
+        "settings": {
+            "workers": options.workers,
+            "threads": options.wrk.threads,
+            "connections": options.wrk.connections,
+            "seconds": options.wrk.seconds,
+            "warmup": options.warmup,
+            "quiet_wait": options.quiet_wait,
+            "requests_per_endpoint": options.per_endpoint(options.wrk.seconds),
+            "now": options.now,
+        },
+        "engines": engines,
+        "baseline": {
+            "endpoints": {name: load.as_dict() for name, load in baseline[0].items()},
+            "worker_mb": [round(mb, 1) for mb in baseline[1]],
+        },
+        "large_menu": None,
+        "sources": sources,
+    }
+    if large:
+        engine = options.engines[0]
+        menu, loads, memory = large
+        results["large_menu"] = large_results(menu, engine, loads, engines[engine], memory)
+    results["notes"] = changed_sources(sources) + notes(results, options)
+    return results
+
+
+def run(options: Options) -> dict[str, Any]:
+    """The whole benchmark; raises BenchError when it cannot run."""
+    require_wrk()
+    host = machine()  # before the run: its load average says whether the machine was idle
+    facts = MenuFacts.read(SHIPPED_MENUS)
+    with tempfile.TemporaryDirectory(prefix="ivr-bench-") as work:
+        bench = Bench(options, Path(work))
+        helpline = {engine: bench.helpline(engine, facts) for engine in options.engines}
+        baseline = bench.baseline()
+        large = bench.large_menu(options.engines[0]) if options.large else None
+    return assemble(options, host, helpline, baseline, large, bench.sources)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run, print the tables and write the results; 1 if the benchmark could not run."""
+    options = parse(argv)
+    try:
+        results = run(options)
+    except BenchError as exc:
+        print(f"bench: could not run: {exc}", file=sys.stderr)
+        return 1
+    options.out.mkdir(parents=True, exist_ok=True)
+    (options.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    (options.out / "results.md").write_text(as_markdown(results))
+    print(as_text(results), end="")
+    say(f"written: {options.out / 'results.md'} and results.json")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,130 @@
+"""Drive one endpoint with wrk and read what it measured, and what the app logged meanwhile."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from cpu import Snapshot, database_backends, others_percent
+from servers import BenchError, Server
+
+REPLAY = Path(__file__).resolve().parent / "replay.lua"
+TWILIO_TIMEOUT = "15s"  # Twilio gives up on a webhook after 15 seconds: so does wrk
+FAULT = "fault in "  # what ivr/security.py logs when its safety net answers in place of a crash
+GUNICORN_INFO = "[INFO]"
+SAMPLE_LINES = 5
+
+
+@dataclass(frozen=True)
+class Wrk:
+    """How hard to drive: wrk's threads and connections, and seconds per endpoint."""
+
+    threads: int
+    connections: int
+    seconds: int
+
+
+@dataclass(frozen=True)
+class Load:
+    """What one endpoint did under load."""
+
+    requests: int
+    seconds: float
+    rps: float
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    max_ms: float
+    errors: int  # socket errors and timeouts (no answer within Twilio's 15 s)
+    non_2xx: int
+    fail_safe: int  # 200 answers that were the app's safety net catching a fault
+    repeated: int  # times a wrk thread ran out of distinct requests and started over
+    bytes_per_answer: float
+    others_cpu_pct: float  # share of the CPUs that work other than this run's took meanwhile
+    log: tuple[str, ...]  # a few distinct lines the app or gunicorn logged meanwhile
+
+    @property
+    def clean(self) -> bool:
+        """No error, no status other than 2xx, and no fault caught by the safety net."""
+        return self.errors == 0 and self.non_2xx == 0 and self.fail_safe == 0
+
+    def as_dict(self) -> dict[str, Any]:
+        """For results.json."""
+        return {**asdict(self), "log": list(self.log)}
+
+
+def require_wrk() -> str:
+    """The wrk executable (bench/run installs it)."""
+    found = shutil.which("wrk")
+    if not found:
+        raise BenchError("wrk is not installed: run bench/run, or apt-get install wrk")
+    return found
+
+
+def run_wrk(base: str, requests: Path, wrk: Wrk) -> dict[str, Any]:
+    """Run wrk with replay.lua over `requests`; the figures its done() prints."""
+    command = [
+        require_wrk(),
+        f"--threads={wrk.threads}",
+        f"--connections={wrk.connections}",
+        f"--duration={wrk.seconds}s",
+        f"--timeout={TWILIO_TIMEOUT}",
+        f"--script={REPLAY}",
+        f"{base}/",
+        "--",
+        str(requests),
+        str(wrk.threads),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    for line in done.stdout.splitlines():
+        if line.startswith("BENCH "):
+            figures: dict[str, Any] = json.loads(line.removeprefix("BENCH "))
+            return figures
+    raise BenchError(f"wrk gave no figures ({done.returncode}):\n{done.stdout}{done.stderr}")
+
+
+def drive(server: Server, requests: Path, wrk: Wrk, database: str) -> Load:
+    """Load the server with the requests for wrk.seconds; what it measured.
+
+    `database` names the PostgreSQL database whose backends count as the run's own CPU.
+    """
+    offset = server.log_size()
+    pids = [server.process.pid, *server.workers(), *database_backends(database)]
+    before, started = Snapshot.take(pids), time.monotonic()
+    figures = run_wrk(server.base, requests, wrk)
+    after, elapsed = Snapshot.take(pids), time.monotonic() - started
+    logged = server.log_since(offset)
+    seconds = figures["duration_us"] / 1e6
+    count = figures["requests"]
+    return Load(
+        requests=count,
+        seconds=round(seconds, 2),
+        rps=round(count / seconds, 1) if seconds else 0.0,
+        p50_ms=figures["p50_us"] / 1000,
+        p90_ms=figures["p90_us"] / 1000,
+        p99_ms=figures["p99_us"] / 1000,
+        max_ms=figures["max_us"] / 1000,
+        errors=sum(figures[k] for k in ("connect", "read", "write", "timeout")),
+        non_2xx=figures["non_2xx"],
+        fail_safe=logged.count(FAULT),
+        repeated=figures["wrapped"],
+        bytes_per_answer=round(figures["bytes"] / count, 1) if count else 0.0,
+        others_cpu_pct=others_percent(before, after, elapsed),
+        log=sample(logged),
+    )
+
+
+def sample(logged: str) -> tuple[str, ...]:
+    """Up to SAMPLE_LINES distinct lines of a log, leaving out gunicorn's routine [INFO]."""
+    seen: dict[str, None] = {}
+    for line in logged.splitlines():
+        if line.strip() and GUNICORN_INFO not in line:
+            seen.setdefault(line.strip()[:300], None)
+        if len(seen) >= SAMPLE_LINES:
+            break
+    return tuple(seen)

@@ -1,0 +1,259 @@
+"""The figures as tables, with the targets they are held to: plain text, Markdown and JSON.
+
+Everything is rendered from the results dictionary that is also written as results.json,
+so the three never disagree. Targets are shown next to the figures, never asserted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+TARGETS = {
+    "ratio": 0.5,  # requests/s at least half the bare Flask baseline's, same endpoint
+    "p99_ms": 50.0,
+    "errors": 0,  # socket errors, timeouts, non-2xx and fail-safe answers together
+    "large_change_pct": 20.0,  # large menu p99 at most 20% above the shipped menu's
+    "worker_mb": 120.0,
+}
+ENGINE_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+
+
+def endpoint_misses(load: Mapping[str, Any], ratio: float | None) -> list[str]:
+    """The targets one endpoint's figures miss."""
+    misses = []
+    if ratio is not None and ratio < TARGETS["ratio"]:
+        misses.append("ratio")
+    if load["p99_ms"] > TARGETS["p99_ms"]:
+        misses.append("p99")
+    if load["errors"] or load["non_2xx"] or load["fail_safe"]:
+        misses.append("errors")
+    if load["repeated"]:
+        misses.append("repeated requests")
+    return misses
+
+
+def verdict(misses: Sequence[str]) -> str:
+    """pass, or FAIL and what missed."""
+    return "pass" if not misses else f"FAIL ({', '.join(misses)})"
+
+
+def change_pct(before: float, after: float) -> float | None:
+    """How much `after` is above (+) or below (-) `before`, in percent."""
+    return round(100.0 * (after - before) / before, 1) if before else None
+
+
+@dataclass(frozen=True)
+class Table:
+    """A titled table, with a line of explanation under it."""
+
+    title: str
+    headers: Sequence[str]
+    rows: Sequence[Sequence[str]]
+    note: str = ""
+
+
+def _ms(value: float) -> str:
+    return f"{value:.1f}" if value < 100 else f"{value:.0f}"
+
+
+def _count(load: Mapping[str, Any]) -> str:
+    """errors / non-2xx / fail-safe answers."""
+    return f"{load['errors']} / {load['non_2xx']} / {load['fail_safe']}"
+
+
+def service_ms(rps: float, workers: int) -> str:
+    """Milliseconds a worker spends on one request: workers x 1000 / req/s."""
+    return _ms(workers * 1000 / rps) if rps else "-"
+
+
+def engine_table(name: str, engine: Mapping[str, Any], workers: int) -> Table:
+    """One engine's endpoints against the baseline and the targets."""
+    rows = []
+    for endpoint, figures in engine["endpoints"].items():
+        ratio = figures["ratio"]
+        rows.append(
+            [
+                endpoint,
+                f"{figures['rps']:.0f}",
+                service_ms(figures["rps"], workers),
+                _ms(figures["p50_ms"]),
+                _ms(figures["p99_ms"]),
+                _count(figures),
+                f"{figures['baseline_rps']:.0f}" if figures["baseline_rps"] else "-",
+                f"{ratio:.2f}" if ratio is not None else "-",
+                f"{figures['others_cpu_pct']:.0f}%",
+                verdict(figures["misses"]),
+            ]
+        )
+    return Table(
+        f"{ENGINE_NAMES.get(name, name)}: the helpline under load",
+        [
+            "endpoint",
+            "req/s",
+            "service ms",
+            "p50 ms",
+            "p99 ms",
+            "err / non-2xx / fail-safe",
+            "baseline req/s",
+            "ratio",
+            "others' CPU",
+            "result",
+        ],
+        rows,
+        f"targets: ratio >= {TARGETS['ratio']}, p99 <= {TARGETS['p99_ms']:.0f} ms, "
+        "0 errors, 0 non-2xx, 0 fail-safe answers",
+    )
+
+
+def baseline_table(baseline: Mapping[str, Any], workers: int) -> Table:
+    """The bare Flask app: what gunicorn and Flask alone do on this machine."""
+    rows = [
+        [
+            name,
+            f"{f['rps']:.0f}",
+            service_ms(f["rps"], workers),
+            _ms(f["p50_ms"]),
+            _ms(f["p99_ms"]),
+            _count(f),
+            f"{f['others_cpu_pct']:.0f}%",
+        ]
+        for name, f in baseline["endpoints"].items()
+    ]
+    return Table(
+        "Baseline: bare Flask, fixed TwiML, same paths and requests",
+        [
+            "endpoint",
+            "req/s",
+            "service ms",
+            "p50 ms",
+            "p99 ms",
+            "err / non-2xx / fail-safe",
+            "others' CPU",
+        ],
+        rows,
+    )
+
+
+def memory_table(results: Mapping[str, Any]) -> Table:
+    """Resident memory of each gunicorn worker after the load."""
+    rows = []
+    servers: list[tuple[str, Mapping[str, Any], bool]] = [
+        (ENGINE_NAMES.get(name, name), engine, True) for name, engine in results["engines"].items()
+    ]
+    if results.get("large_menu"):
+        servers.append(("large menu", results["large_menu"], True))
+    if results.get("baseline"):
+        servers.append(("baseline (bare Flask)", results["baseline"], False))
+    for name, server, judged in servers:
+        workers = server["worker_mb"]
+        most = max(workers, default=0.0)
+        result = verdict([] if most <= TARGETS["worker_mb"] else ["memory"]) if judged else "-"
+        rows.append([name, ", ".join(f"{mb:.0f}" for mb in workers), f"{most:.0f}", result])
+    return Table(
+        "Memory per worker (VmRSS after the load)",
+        ["server", "each worker MB", "max MB", "result"],
+        rows,
+        f"target: at most {TARGETS['worker_mb']:.0f} MB per worker",
+    )
+
+
+def large_table(large: Mapping[str, Any]) -> Table:
+    """p99 on the large menu against the shipped menu, same engine."""
+    rows = []
+    for endpoint, f in large["endpoints"].items():
+        change = f["change_pct"]
+        rows.append(
+            [
+                endpoint,
+                _ms(f["p99_shipped_ms"]),
+                _ms(f["p99_ms"]),
+                f"{change:+.1f}%" if change is not None else "-",
+                f"{f['bytes_shipped']:.0f} -> {f['bytes_per_answer']:.0f}",
+                f"{f['rps']:.0f}",
+                _count(f),
+                f"{f['others_cpu_pct']:.0f}%",
+                verdict(f["misses"]),
+            ]
+        )
+    engine = ENGINE_NAMES.get(large["engine"], large["engine"])
+    return Table(
+        f"Large menu: {large['topics']} topics, {large['keywords']} keywords ({engine})",
+        [
+            "endpoint",
+            "p99 shipped ms",
+            "p99 large ms",
+            "change",
+            "bytes/answer",
+            "req/s",
+            "err / non-2xx / fail-safe",
+            "others' CPU",
+            "result",
+        ],
+        rows,
+        f"target: p99 at most {TARGETS['large_change_pct']:.0f}% above the shipped menu's",
+    )
+
+
+def tables(results: Mapping[str, Any]) -> list[Table]:
+    """Every table of a run, in reading order."""
+    workers = results["settings"]["workers"]
+    found = [engine_table(name, engine, workers) for name, engine in results["engines"].items()]
+    found.append(memory_table(results))
+    if results.get("large_menu"):
+        found.append(large_table(results["large_menu"]))
+    if results.get("baseline"):
+        found.append(baseline_table(results["baseline"], workers))
+    return found
+
+
+def heading(results: Mapping[str, Any]) -> list[str]:
+    """When, where and how the figures were taken."""
+    m, s = results["machine"], results["settings"]
+    commit = results["commit"] + (" (with uncommitted changes)" if results["dirty"] else "")
+    return [
+        f"Run finished {results['date']}, at commit {commit}.",
+        f"Machine: {m['nproc']} CPUs ({m['cpu']}), {m['memory_gb']:.0f} GB, {m['system']}, "
+        f"Python {m['python']}; load average {m['load_average']} before the run.",
+        f"Load: gunicorn as the Procfile's web: line with WEB_CONCURRENCY={s['workers']}; "
+        f"wrk {s['threads']} threads, {s['connections']} connections, {s['seconds']} s per "
+        f"endpoint after {s['warmup']} s of warm-up; every request a new call or text "
+        f"(own CallSid/MessageSid and From), signed; IVR_NOW={s['now']}.",
+    ]
+
+
+def _aligned(table: Table) -> list[str]:
+    cells = [list(table.headers), *[list(row) for row in table.rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(table.headers))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return lines
+
+
+def as_text(results: Mapping[str, Any]) -> str:
+    """The report for the terminal."""
+    lines = [*heading(results), ""]
+    for table in tables(results):
+        lines += [table.title, *_aligned(table)]
+        lines += [table.note, ""] if table.note else [""]
+    lines += [f"note: {note}" for note in results["notes"]]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _markdown_rows(rows: Iterable[Sequence[str]]) -> list[str]:
+    return ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+
+
+def as_markdown(results: Mapping[str, Any]) -> str:
+    """The report as bench/results.md."""
+    lines = ["# Load benchmark: recorded figures", "", *heading(results), ""]
+    lines.append("Written by `bench/run` (see bench/README.md for what each column means).")
+    for table in tables(results):
+        lines += ["", f"## {table.title}", ""]
+        lines += _markdown_rows([table.headers, ["---"] * len(table.headers), *table.rows])
+        if table.note:
+            lines += ["", table.note[0].upper() + table.note[1:] + "."]
+    if results["notes"]:
+        lines += ["", "## Notes", ""] + [f"- {note}" for note in results["notes"]]
+    return "\n".join(lines) + "\n"
