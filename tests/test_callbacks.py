@@ -455,3 +455,12 @@ def test_no_staff_page_and_no_spoken_word_holds_the_callers_number(line_app, pri
     for path in ("/staff", "/staff/handled", "/staff/audit"):
         digits = re.sub(r"\D", "", browser.get(path).text)
         assert "5550123" not in digits, path
+
+
+@pytest.mark.parametrize("ref", ["%00", "x" * 500, "%C3%A9", "..", "1%20OR%201=1"])
+def test_nasty_references_dial_no_one_on_either_engine(line_app, ref):
+    for step in ("answer", "connect", "dialed", "status"):
+        form = {"CallSid": "CA" + "a" * 32, "Digits": "1", "DialCallStatus": "completed"}
+        response = line_app.test_client().post(f"/voice/callback/{ref}/{step}", data=form)
+        assert response.status_code in (200, 404), step
+        assert "<Dial" not in response.text, step
