@@ -81,6 +81,16 @@ def visible_ring(style: str) -> bool:
     )
 
 
+def assert_focus_seen(stops: list[tuple[str, str]]) -> None:
+    """Every stop of a tab_through shows where the focus is."""
+    # An <audio controls> is the exception: Chromium rings the focused button inside its
+    # own controls (play, menu), which no style of the element itself shows.
+    unseen = [
+        (n, ring) for n, ring in stops if not n.startswith("audio ") and not visible_ring(ring)
+    ]
+    assert not unseen, f"focus not visible on: {unseen}"
+
+
 def leave_a_voicemail(console, seconds: int = 8) -> None:
     """A call through the real webhooks: 0 for a counselor, no answer, a message left."""
     caller = Caller(console.wire, number=CALLER, line_number=LINE)
@@ -159,12 +169,7 @@ def test_every_control_shows_the_focus(console, page):
     assert names[0] == "a Skip to main content" and "button Sign out" in names
     assert any(name.startswith("input note-") for name in names), names
     assert any(name.startswith("button Mark #") for name in names), names
-    # An <audio controls> is the exception: Chromium rings the focused button inside its
-    # own controls (play, menu), which no style of the element itself shows.
-    unseen = [
-        (n, ring) for n, ring in stops if not n.startswith("audio ") and not visible_ring(ring)
-    ]
-    assert not unseen, f"focus not visible on: {unseen}"
+    assert_focus_seen(stops)
 
 
 def test_a_wrong_password_is_said_on_the_page(console, page):
@@ -255,6 +260,9 @@ def test_mark_handled_with_a_note_moves_it_to_handled(console, page):
     page.driver.find_element(By.LINK_TEXT, "Handled").click()
     wait_for_path(page, "/staff/handled")
     page.check_page(f"{console.engine}-handled")
+    stops = tab_through(page)
+    assert "div" in [name.split()[0] for name, _ in stops], stops  # the table's scroll region
+    assert_focus_seen(stops)
     [row] = page.driver.find_elements(By.CSS_SELECTOR, "tbody tr")
     cells = row.text
     assert f"#{voicemail} Voicemail" in cells and "Called back, she is OK" in cells
