@@ -457,7 +457,9 @@ def build_parser() -> argparse.ArgumentParser:
         "path", nargs="?", help="the menu file to check (default: IVR_MENUS, or the shipped one)"
     )
     twilio = commands.add_parser("twilio", help="set up the Twilio number (going live)")
-    twilio_actions = twilio.add_subparsers(dest="action", required=True)
+    twilio_actions = twilio.add_subparsers(
+        dest="action", required=True, help="what to set up on the Twilio account"
+    )
     configure = twilio_actions.add_parser(
         "configure",
         help="point a number's voice and messaging webhooks, fallbacks and status callback here",
