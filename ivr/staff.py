@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import (
@@ -37,7 +37,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as Redirect
 
-from . import accounts, callbacks, edge
+from . import accounts, activity, callbacks, edge
 from .forms import NOTE_LENGTH, CallBackForm, HandleForm, LoginForm, LogoutForm
 from .outbound import OutboundError, stream_recording
 from .privacy import last_four
@@ -49,6 +49,7 @@ bp = Blueprint("staff", __name__, url_prefix="/staff")
 PUBLIC = frozenset({"staff.login"})  # the only page open without signing in
 READS = frozenset({"GET", "HEAD", "OPTIONS"})
 HANDLED_DAYS = 7  # how far back the "Handled" page looks
+ACTIVITY_DAYS = 30  # the activity page's period unless one is chosen
 WRONG = (
     "The email or password is wrong. After {failures} wrong tries in a row an account is "
     "locked for {minutes} minutes."
@@ -369,6 +370,55 @@ def handled() -> str:
     return render_template(
         "staff/handled.html", entries=[entry(r, now) for r in rows], days=HANDLED_DAYS
     )
+
+
+@bp.get("/activity")
+def activity_page() -> str:
+    """How the line is used in a period (default: the last 30 days): figures, charts drawn
+    as SVG with their numbers in tables, and a CSV download. Hashed numbers only."""
+    found = _activity()
+    return render_template(
+        "staff/activity.html",
+        found=found,
+        summary=activity.summary(found),
+        charts=activity.charts(found),
+        weekdays=activity.WEEKDAYS,
+        by_day=found.transfers_by(0),
+        topics=sorted(set(found.topics_heard) | set(found.topics_texted)),
+    )
+
+
+@bp.get("/activity.csv")
+def activity_csv() -> Response:
+    """The same figures as a CSV file."""
+    found = _activity()
+    name = f"helpline-activity-{found.first.isoformat()}-to-{found.last.isoformat()}.csv"
+    return Response(
+        activity.as_csv(found),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def _activity() -> activity.Activity:
+    """The period asked for (?from=YYYY-MM-DD&to=YYYY-MM-DD, at most a year), counted."""
+    center = edge.line().spec.center
+    zone = ZoneInfo(center.time_zone)
+    today = edge.now().astimezone(zone).date()
+    last = _day(request.args.get("to"), today)
+    first = _day(request.args.get("from"), last - timedelta(days=ACTIVITY_DAYS - 1))
+    first = max(min(first, last), last - timedelta(days=366))
+    since = datetime.combine(first, time(), zone)
+    until = datetime.combine(last + timedelta(days=1), time(), zone)
+    events, waited = edge.store().activity(since, until)
+    return activity.count(center, first, last, events, waited)
+
+
+def _day(text: str | None, default: date) -> date:
+    try:
+        return date.fromisoformat(text) if text else default
+    except ValueError:
+        return default
 
 
 @bp.get("/audit")

@@ -30,6 +30,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from .activity import Seen, Waited
 from .engine import READING, engine_for
 from .privacy import caller_hash
 from .tables import AuditEntry, Base, CallBack, Delivery, Event, OptOut, Request, StaffAccount
@@ -492,6 +493,22 @@ class Store:
             .order_by(Event.at.desc(), Event.id.desc())
             .limit(1)
         )
+
+    def activity(self, since: datetime, until: datetime) -> tuple[list[Seen], list[Waited]]:
+        """The events and the people who waited between `since` and `until`, for the activity
+        report: never a number (events keep only keyed hashes; requests give only times)."""
+        with self.session(reading=True) as s:
+            events = s.execute(
+                select(
+                    Event.at, Event.channel, Event.kind, Event.topic, Event.detail, Event.caller
+                ).where(Event.at >= since, Event.at < until)
+            ).all()
+            waited = s.execute(
+                select(Request.at, Request.handled_at).where(
+                    Request.at >= since, Request.at < until
+                )
+            ).all()
+        return [Seen(*row) for row in events], [Waited(*row) for row in waited]
 
     def replies_since(
         self, number: str, since: datetime, kind: str | None = None, said: str | None = None

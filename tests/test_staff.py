@@ -85,6 +85,8 @@ def test_every_staff_route_needs_a_login(quick):
     routes = staff_routes(quick)
     assert routes == [
         ("GET", "/staff"),
+        ("GET", "/staff/activity"),
+        ("GET", "/staff/activity.csv"),
         ("GET", "/staff/audit"),
         ("GET", "/staff/handled"),
         ("GET", "/staff/recording/1"),
