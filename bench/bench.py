@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import platform
+import signal
 import subprocess
 import sys
 import tempfile
@@ -483,9 +484,16 @@ def run(options: Options) -> dict[str, Any]:
     return assemble(options, host, helpline, baseline, large, bench.sources)
 
 
+def stopped(signum: int, _frame: object) -> None:
+    """SIGTERM or SIGHUP: unwind, so every server started is stopped and the files removed."""
+    raise SystemExit(128 + signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run, print the tables and write the results; 1 if the benchmark could not run."""
     options = parse(argv)
+    for number in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, stopped)
     try:
         results = run(options)
     except BenchError as exc:
