@@ -54,7 +54,12 @@ WRONG = (
     "The email or password is wrong. After {failures} wrong tries in a row an account is "
     "locked for {minutes} minutes."
 )
-KINDS = {"voicemail": "Voicemail", "callback": "Call-back request"}
+CRISES = {"overdose": "an overdose happening now", "suicide": "a wish to die or to self-harm"}
+KINDS = {
+    "voicemail": "Voicemail",
+    "callback": "Call-back request",
+    "crisis-text": "Crisis text (the 911 and 988 reply was sent; the words are not kept)",
+}
 CHANNELS = {"voice": "by phone", "sms": "by text"}
 LANGUAGES = {"en": "English", "es": "Spanish"}
 
@@ -266,6 +271,9 @@ def entry(row: Request, now: datetime, attempt: CallBack | None = None) -> Entry
     line = edge.line()
     zone = ZoneInfo(line.spec.center.time_zone)
     topic = line.spec.topics.get(row.topic) if row.topic else None
+    about = topic.title["en"] if topic else "none chosen"
+    if row.kind == "crisis-text":
+        about = CRISES.get(row.topic or "", "a crisis")
     return Entry(
         id=row.id,
         kind=KINDS.get(row.kind, row.kind),
@@ -273,7 +281,7 @@ def entry(row: Request, now: datetime, attempt: CallBack | None = None) -> Entry
         at=row.at.astimezone(zone),
         waited=waited(row.at, row.handled_at or now),
         language=LANGUAGES.get(row.language, row.language),
-        topic=topic.title["en"] if topic else "none chosen",
+        topic=about,
         last_four=last_four(row.number),
         recording_seconds=row.recording_seconds if row.recording_url else None,
         handled_by=row.handled_by,

@@ -70,7 +70,7 @@ class Note:
     said: str | None = None  # the normalised words, kept only as a keyed hash
 
 
-Keep = Literal["opt-out", "opt-in", "callback"]
+Keep = Literal["opt-out", "opt-in", "callback", "crisis"]
 
 
 @dataclass(frozen=True)
@@ -466,8 +466,27 @@ class Store:
                         kind="callback", channel="sms", number=number, language=note.language, at=at
                     )
                 )
+            elif keep == "crisis" and number and not self._crisis_waiting(s, number):
+                # The words are not kept: the entry says a crisis reply went out, and when.
+                s.add(
+                    Request(
+                        kind="crisis-text",
+                        channel="sms",
+                        number=number,
+                        language=note.language,
+                        topic=note.topic if note.topic in ("overdose", "suicide") else None,
+                        at=at,
+                    )
+                )
             self._events(s, at, number, [note])
             return True
+
+    def _crisis_waiting(self, s: Session, number: str) -> bool:
+        """True when a crisis text of this number already waits: one entry, not one a text."""
+        waiting = select(Request.id).where(
+            Request.kind == "crisis-text", Request.number == number, Request.handled_at.is_(None)
+        )
+        return s.execute(waiting.limit(1)).first() is not None
 
     def _replies(self, number: str, since: datetime) -> Select[int]:
         """A count of the texts the line answered this number since `since`."""

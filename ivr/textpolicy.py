@@ -19,7 +19,7 @@ from .menus import Line
 from .texting import outgoing
 from .textline import TextReply
 
-Keep = Literal["opt-out", "opt-in", "callback"]
+Keep = Literal["opt-out", "opt-in", "callback", "crisis"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,8 @@ def decide(
         keep = "opt-out" if decision.kind == "opt-out" else "opt-in"
     elif decision.kind == "callback" and decision.body:
         keep = "callback"
+    elif decision.kind == "crisis" and decision.body and known.recent.repeats == 0:
+        keep = "crisis"  # a person for staff to follow up; the same words again add nothing
     return Turn(decision, keep, _alert(line, decision, known.recent, now))
 
 
@@ -85,6 +87,8 @@ def unkept(line: Line, turn: Turn) -> TextReply:
     reply = turn.reply
     if turn.keep == "opt-out":
         name = "sms_optout_failed"
+    elif turn.keep == "crisis":
+        return reply  # the safety reply never waits for the database
     elif turn.keep is not None and reply.body:
         name = "sms_storage_down"
     else:

@@ -37,18 +37,19 @@ TABLE = [
     ("CALL", Known(), OPEN, "callback", "callback", CALLBACK_ALERT),
     ("CALL", Known(), CLOSED, "callback", "callback", CALLBACK_ALERT),
     ("CALL", Known(recent=Recent(repeats=3)), OPEN, "repeated", None, None),  # a machine
-    ("my brother is not breathing", Known(), OPEN, "crisis", None, CRISIS_ALERT_EN),
-    ("my brother is not breathing", Known(), CLOSED, "crisis", None, None),  # no one to alert
-    # The same crisis words again: answered, but staff heard of them already.
+    ("my brother is not breathing", Known(), OPEN, "crisis", "crisis", CRISIS_ALERT_EN),
+    # Closed: no one to alert now, but the person waits in the console for the morning.
+    ("my brother is not breathing", Known(), CLOSED, "crisis", "crisis", None),
+    # The same crisis words again: answered, but staff heard of them and keep them already.
     ("my brother is not breathing", Known(recent=Recent(repeats=1)), OPEN, "crisis", None, None),
-    ("me quiero matar", Known(), OPEN, "crisis", None, CRISIS_ALERT_ES),
+    ("me quiero matar", Known(), OPEN, "crisis", "crisis", CRISIS_ALERT_ES),
     # A crisis is answered whatever the limits, and still alerts the first time.
     (
         "he is not breathing",
         Known(recent=Recent(replies=30, notices=1)),
         OPEN,
         "crisis",
-        None,
+        "crisis",
         CRISIS_ALERT_EN,
     ),
     ("DETOX", Known(recent=Recent(replies=20)), OPEN, "wait", None, None),
@@ -93,6 +94,12 @@ def test_unkept_says_so_plainly(line, body, says):
     assert reply.kind == ("keyword" if body == "DETOX" else "not-stored")
     if reply.kind == "not-stored":
         assert "911" in reply.body and "988" in reply.body  # the safety floor holds
+
+
+def test_a_crisis_reply_stands_when_its_entry_cannot_be_kept(line):
+    turn = textpolicy.decide(line, "he is not breathing", Known(), LIMITS, OPEN)
+    assert turn.keep == "crisis"
+    assert textpolicy.unkept(line, turn) == turn.reply  # never "storage down" instead of 911
 
 
 def test_a_crisis_alert_goes_out_even_when_nothing_is_kept(line):
