@@ -191,9 +191,12 @@ def stream_recording(settings: Settings, stored: str) -> Iterator[bytes]:
 
 def _chunks(response: Any) -> Iterator[bytes]:
     """A response's body in chunks, closed at the end or when the listener stops."""
+    import requests
+
     try:
         yield from response.iter_content(CHUNK_BYTES)
-    except Exception as exc:  # the connection broke mid-way: end the stream, say why in the log
+    except (OSError, requests.RequestException) as exc:  # the connection broke mid-way: end the
+        # stream, say why in the log (the listener hears it stop)
         log.warning("recording stream broken: %s", type(exc).__name__)
     finally:
         response.close()

@@ -9,6 +9,7 @@ in Twilio's place (TWILIO_API_BASE) that checks the basic-auth header and serves
 from __future__ import annotations
 
 import base64
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -27,6 +28,7 @@ class FakeTwilio(BaseHTTPRequestHandler):
     """Answers GET <recording>.mp3 with AUDIO when the basic-auth header is the account's."""
 
     seen: list[tuple[str, str | None]] = []
+    cut = False  # send half the audio, then drop the connection
 
     def do_GET(self) -> None:  # noqa: N802 (the name http.server calls)
         auth = self.headers.get("Authorization")
@@ -44,6 +46,11 @@ class FakeTwilio(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "audio/mpeg")
         self.send_header("Content-Length", str(len(AUDIO)))
         self.end_headers()
+        if self.cut:
+            self.wfile.write(AUDIO[: len(AUDIO) // 2])
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
         self.wfile.write(AUDIO)
 
     def log_message(self, *args: object) -> None:
@@ -54,6 +61,7 @@ class FakeTwilio(BaseHTTPRequestHandler):
 def twilio():
     """The fake Twilio, on a free local port; its base address."""
     FakeTwilio.seen = []
+    FakeTwilio.cut = False
     server = ThreadingHTTPServer(("127.0.0.1", 0), FakeTwilio)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -99,6 +107,18 @@ def test_the_recording_streams_with_the_accounts_credentials_and_is_audited(cons
     assert path == f"/2010-04-01/Accounts/{ACCOUNT}/Recordings/RE{'1' * 32}.mp3"
     latest = console.extensions["ivr.store"].audit_entries()[0]
     assert (latest.who, latest.what, latest.request_id) == (COUNSELOR, "played recording", entry)
+
+
+def test_a_recording_cut_off_midway_ends_the_stream_and_says_why_in_the_log(console, caplog):
+    FakeTwilio.cut = True
+    entry = voicemail(console)
+    browser = console.test_client()
+    sign_in(browser)
+    with browser.get(f"/staff/recording/{entry}", buffered=False) as response:
+        assert response.status_code == 200
+        received = b"".join(response.response)
+    assert 0 < len(received) < len(AUDIO) and AUDIO.startswith(received)
+    assert "recording stream broken" in caplog.text
 
 
 def test_the_recording_needs_a_login(console):
