@@ -34,7 +34,7 @@ from typing import Any
 from bigmenu import LargeMenu, write_large_menu
 from cpu import wait_for_quiet
 from load import Load, Wrk, drive, require_wrk
-from report import as_markdown, as_text, change_pct, endpoint_misses
+from report import TARGETS, as_markdown, as_text, change_pct, endpoint_misses
 from servers import (
     APP,
     BASELINE,
@@ -143,6 +143,18 @@ def say(message: str) -> None:
 
 
 @dataclass(frozen=True)
+class Served:
+    """What one server did: each endpoint's load, and its workers' memory after it."""
+
+    loads: dict[str, Load]
+    memory: list[float]
+
+    def worker_mb(self) -> list[float]:
+        """Each worker's resident memory, in MB to a tenth."""
+        return [round(mb, 1) for mb in self.memory]
+
+
+@dataclass(frozen=True)
 class Files:
     """An endpoint's request files: one for the load, one for the warm-up."""
 
@@ -193,7 +205,7 @@ class Bench:
         """gunicorn serving `app` on this run's port, for a `with` block."""
         if app == APP:
             self.sources[name] = source_digest()
-        log = self.work / f"{name}.log"
+        log = self.work / f"{name.replace(' ', '-')}.log"
         return serving(app, self.port, self.options.workers, settings or {}, log)
 
     def prepare(self, server: Server, facts: MenuFacts) -> None:
@@ -253,17 +265,25 @@ class Bench:
         for endpoint in endpoints:
             check(server, endpoint, facts, TOKEN, self.serials.take(1).start)
 
-    def helpline(self, engine: str, facts: MenuFacts) -> tuple[dict[str, Load], list[float]]:
-        """The helpline on the shipped menu: every endpoint's load, then worker memory."""
-        settings = self.settings(self.database(engine, engine))
-        say(f"{engine}: starting the helpline on port {self.port}")
-        with self.serve(APP, engine, settings) as server:
-            self.prepare(server, facts)
-            self.check(server, self.endpoints, facts)
-            loads = self.drive_all(server, engine, self.endpoints)
-            return loads, server.worker_rss_mb()
+    def helpline(
+        self, engine: str, facts: MenuFacts, name: str = "", menus: Path | None = None
+    ) -> Served:
+        """The helpline (on the shipped menu, or `menus`): each endpoint's load, then memory.
 
-    def baseline(self) -> tuple[dict[str, Load], list[float]]:
+        The first call also finds the endpoints and writes their requests; a later one
+        loads only the endpoints that depend on the menu's size when given a menu.
+        """
+        name = name or engine
+        settings = self.settings(self.database(engine, name.replace(" ", "-")), menus)
+        say(f"{name}: starting the helpline on {engine}, port {self.port}")
+        with self.serve(APP, name, settings) as server:
+            self.prepare(server, facts)
+            endpoints = [e for e in self.endpoints if e.large] if menus else self.endpoints
+            self.check(server, endpoints, facts)
+            loads = self.drive_all(server, name, endpoints)
+            return Served(loads, server.worker_rss_mb())
+
+    def baseline(self) -> Served:
         """The bare Flask app, driven with the same request files."""
         say("baseline: starting bare Flask")
         with self.serve(BASELINE, "baseline") as server:
@@ -272,56 +292,52 @@ class Bench:
                 if answer.status != 200:
                     raise BenchError(f"the baseline answered {endpoint.path} {answer.status}")
             loads = self.drive_all(server, "baseline", self.endpoints)
-            return loads, server.worker_rss_mb()
+            return Served(loads, server.worker_rss_mb())
 
-    def large_menu(self, engine: str) -> tuple[LargeMenu, dict[str, Load], list[float]]:
-        """The helpline on a generated large menu, for the endpoints that depend on its size."""
+    def large_menu(self, engine: str, facts: MenuFacts) -> tuple[LargeMenu, Served, Served]:
+        """The shipped menu, then a generated large one, back to back on fresh databases.
+
+        Run one right after the other, the two see the same machine and the same code, so
+        the difference is the menu's size; only the endpoints that depend on it are loaded.
+        """
         menu = write_large_menu(SHIPPED_MENUS, self.work / "large-menu")
-        facts = MenuFacts.read(menu.path)
-        settings = self.settings(self.database(engine, "large"), menu.path)
-        endpoints = [e for e in self.endpoints if e.large]
         say(f"large menu: {menu.topics} topics, {menu.keywords} keywords, on {engine}")
-        with self.serve(APP, "large", settings) as server:
-            self.check(server, endpoints, facts)
-            loads = self.drive_all(server, "large menu", endpoints)
-            return menu, loads, server.worker_rss_mb()
+        shipped = self.helpline(engine, facts, "shipped menu", SHIPPED_MENUS)
+        large = self.helpline(engine, MenuFacts.read(menu.path), "large menu", menu.path)
+        return menu, shipped, large
 
 
 # Results ------------------------------------------------------------------------
 
 
-def engine_results(loads: dict[str, Load], baseline: dict[str, Load], memory: list[float]) -> Any:
+def engine_results(served: Served, baseline: Served) -> dict[str, Any]:
     """An engine's figures with the baseline's req/s, the ratio and the targets missed."""
     endpoints = {}
-    for name, load in loads.items():
-        base = baseline[name].rps if name in baseline else 0.0
+    for name, load in served.loads.items():
+        base = baseline.loads[name].rps if name in baseline.loads else 0.0
         ratio = round(load.rps / base, 2) if base else None
         figures = load.as_dict()
         misses = endpoint_misses(figures, ratio)
         endpoints[name] = {**figures, "baseline_rps": base, "ratio": ratio, "misses": misses}
-    return {"endpoints": endpoints, "worker_mb": [round(mb, 1) for mb in memory]}
+    return {"endpoints": endpoints, "worker_mb": served.worker_mb()}
 
 
-def large_results(
-    menu: LargeMenu,
-    engine: str,
-    loads: dict[str, Load],
-    shipped: dict[str, Any],
-    memory: list[float],
-) -> dict[str, Any]:
-    """The large menu's p99 against the shipped menu's on the same engine."""
+def large_results(menu: LargeMenu, engine: str, shipped: Served, large: Served) -> dict[str, Any]:
+    """The large menu's p99 and req/s against the shipped menu's, run back to back."""
     endpoints = {}
-    for name, load in loads.items():
-        before = shipped["endpoints"][name]
-        change = change_pct(before["p99_ms"], load.p99_ms)
+    for name, load in large.loads.items():
+        before = shipped.loads[name]
+        change = change_pct(before.p99_ms, load.p99_ms)
         misses = [m for m in endpoint_misses(load.as_dict(), None) if m != "p99"]
-        if change is not None and change > 20.0:
+        if change is not None and change > TARGETS["large_change_pct"]:
             misses.insert(0, "p99 change")
         endpoints[name] = {
             **load.as_dict(),
-            "p99_shipped_ms": before["p99_ms"],
-            "bytes_shipped": before["bytes_per_answer"],
+            "p99_shipped_ms": before.p99_ms,
+            "rps_shipped": before.rps,
+            "bytes_shipped": before.bytes_per_answer,
             "change_pct": change,
+            "rps_change_pct": change_pct(before.rps, load.rps),
             "misses": misses,
         }
     return {
@@ -330,7 +346,11 @@ def large_results(
         "keywords": menu.keywords,
         "menus": menu.menus,
         "endpoints": endpoints,
-        "worker_mb": [round(mb, 1) for mb in memory],
+        "worker_mb": large.worker_mb(),
+        "shipped": {
+            "endpoints": {name: load.as_dict() for name, load in shipped.loads.items()},
+            "worker_mb": shipped.worker_mb(),
+        },
     }
 
 
@@ -390,6 +410,7 @@ def notes(results: dict[str, Any], options: Options) -> list[str]:
     found = []
     servers = {**results["engines"], "baseline": results["baseline"]}
     if results.get("large_menu"):
+        servers["shipped menu"] = results["large_menu"]["shipped"]
         servers["large menu"] = results["large_menu"]
     for server, figures in servers.items():
         for endpoint, f in figures["endpoints"].items():
@@ -429,17 +450,13 @@ def endpoint_notes(where: str, f: dict[str, Any], judged: bool) -> list[str]:
 def assemble(
     options: Options,
     host: dict[str, Any],
-    helpline: dict[str, tuple[dict[str, Load], list[float]]],
-    baseline: tuple[dict[str, Load], list[float]],
-    large: tuple[LargeMenu, dict[str, Load], list[float]] | None,
+    helpline: dict[str, Served],
+    baseline: Served,
+    large: tuple[LargeMenu, Served, Served] | None,
     sources: dict[str, str],
 ) -> dict[str, Any]:
     """Every figure of the run, as results.json holds it."""
     revision, dirty = commit()  # at the end: a change made during the run counts
-    engines = {
-        name: engine_results(loads, baseline[0], memory)
-        for name, (loads, memory) in helpline.items()
-    }
     results: dict[str, Any] = {
         "date": datetime.now().astimezone().isoformat(timespec="seconds"),
         "commit": revision,
@@ -455,18 +472,14 @@ def assemble(
             "requests_per_endpoint": options.per_endpoint(options.wrk.seconds),
             "now": options.now,
         },
-        "engines": engines,
+        "engines": {name: engine_results(served, baseline) for name, served in helpline.items()},
         "baseline": {
-            "endpoints": {name: load.as_dict() for name, load in baseline[0].items()},
-            "worker_mb": [round(mb, 1) for mb in baseline[1]],
+            "endpoints": {name: load.as_dict() for name, load in baseline.loads.items()},
+            "worker_mb": baseline.worker_mb(),
         },
-        "large_menu": None,
+        "large_menu": large_results(large[0], options.engines[0], *large[1:]) if large else None,
         "sources": sources,
     }
-    if large:
-        engine = options.engines[0]
-        menu, loads, memory = large
-        results["large_menu"] = large_results(menu, engine, loads, engines[engine], memory)
     results["notes"] = changed_sources(sources) + notes(results, options)
     return results
 
@@ -480,7 +493,7 @@ def run(options: Options) -> dict[str, Any]:
         bench = Bench(options, Path(work))
         helpline = {engine: bench.helpline(engine, facts) for engine in options.engines}
         baseline = bench.baseline()
-        large = bench.large_menu(options.engines[0]) if options.large else None
+        large = bench.large_menu(options.engines[0], facts) if options.large else None
     return assemble(options, host, helpline, baseline, large, bench.sources)
 
 
