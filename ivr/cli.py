@@ -18,7 +18,7 @@ from . import evaluate as evaluation
 from . import model as crisis_model
 from .lint import lint
 from .menus import load_line
-from .outbound import _client as rest_client
+from .outbound import rest_client
 from .problems import MenuError
 from .settings import SettingsError, parse_now
 from .simulator import Simulator, SimulatorError

@@ -28,7 +28,7 @@ class OutboundError(Exception):
     """A text, a call or a recording could not be handed to or fetched from Twilio."""
 
 
-def _client(settings: Settings) -> Client:
+def rest_client(settings: Settings) -> Client:
     """Twilio's REST client, sending to TWILIO_API_BASE instead of api.twilio.com.
 
     Imported on the first text a worker sends, not at start-up: the REST client and the
@@ -60,7 +60,7 @@ class Messenger:
 
     def _api(self) -> Client:
         if self._client is None:
-            self._client = _client(self._settings)
+            self._client = rest_client(self._settings)
         return self._client
 
     def send(self, to: str, sender: str, body: str) -> str:
@@ -110,7 +110,7 @@ class Dialer:
         from twilio.base.exceptions import TwilioException
 
         try:
-            call = _client(settings).calls.create(
+            call = rest_client(settings).calls.create(
                 to=to,
                 from_=sender,
                 url=url,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from twilio.http.http_client import TwilioHttpClient
 
-from ivr.outbound import Messenger, OutboundError, _client
+from ivr.outbound import Messenger, OutboundError, rest_client
 from ivr.settings import load_settings
 
 ACCOUNT = "AC" + "a" * 32
@@ -19,7 +19,7 @@ def test_the_base_address_replaces_twilios(monkeypatch):
         lambda self, method, url, *args, **kwargs: sent.append((method, url)),
     )
     settings = load_settings({"TWILIO_API_BASE": "http://127.0.0.1:4010/"})
-    _client(settings).http_client.request(
+    rest_client(settings).http_client.request(
         "POST", "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages.json"
     )
     assert sent == [("POST", "http://127.0.0.1:4010/2010-04-01/Accounts/AC1/Messages.json")]
