@@ -303,3 +303,14 @@ def prism(tmp_path_factory):
         pytest.fail(str(exc), pytrace=False)
     yield server
     server.stop()
+
+
+@pytest.fixture
+def console(make_app, db_url):
+    """The app on each engine, with a counselor and an admin (tests/test_staff.py's accounts)."""
+    from .test_staff import ADMIN, add_staff
+
+    app = make_app(DATABASE_URL=db_url, IVR_STAFF_LOGINS_PER_MINUTE="1000")
+    add_staff(app)
+    add_staff(app, ADMIN, "admin")
+    return app

@@ -4,19 +4,8 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from .caller import Caller
-from .test_staff import ADMIN, CALLER, add_staff, sign_in
-
-
-@pytest.fixture
-def console(make_app, db_url):
-    """The app on each engine, with a counselor and an admin."""
-    app = make_app(DATABASE_URL=db_url, IVR_STAFF_LOGINS_PER_MINUTE="1000")
-    add_staff(app)
-    add_staff(app, ADMIN, "admin")
-    return app
+from .test_staff import ADMIN, CALLER, sign_in
 
 
 def _use_the_line(app) -> None:

@@ -5,21 +5,11 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from ivr.store import Store, StoreError
 
-from .test_staff import ADMIN, add_staff, sign_in
+from .test_staff import ADMIN, sign_in
 
 TEXTER = "+12035557777"
-
-
-@pytest.fixture
-def console(make_app, db_url):
-    app = make_app(DATABASE_URL=db_url, IVR_STAFF_LOGINS_PER_MINUTE="1000")
-    add_staff(app)
-    add_staff(app, ADMIN, "admin")
-    return app
 
 
 def _text(client, body: str, sid: str) -> str:

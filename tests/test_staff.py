@@ -48,15 +48,6 @@ def set_clock(app, moment: datetime) -> None:
 
 
 @pytest.fixture
-def console(make_app, db_url):
-    """The app on each engine, with a counselor and an admin."""
-    app = make_app(DATABASE_URL=db_url, IVR_STAFF_LOGINS_PER_MINUTE="1000")
-    add_staff(app)
-    add_staff(app, ADMIN, "admin")
-    return app
-
-
-@pytest.fixture
 def quick(make_app):
     """The app on SQLite only, for what does not depend on the database."""
     app = make_app(IVR_STAFF_LOGINS_PER_MINUTE="1000")
