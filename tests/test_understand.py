@@ -75,3 +75,14 @@ def test_hints_name_the_menu_the_keywords_and_the_way_to_a_person(line):
     assert "consejero" in spanish and "metadona" in spanish
     assert "síntomas de abstinencia y desintoxicación" in spanish
     assert len(spanish) == len(set(spanish)) < 500  # Twilio takes up to 500 hints
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+@pytest.mark.parametrize("menu", ["main", "treatment", "safety", "center", None])
+def test_hints_stay_within_twilios_limits_and_keep_every_topic(line, lang, menu):
+    said = hints(line, lang, menu)
+    assert len(said) == len(set(said)) <= 500  # past 500, Twilio warns (13330) and may drop them
+    assert all(0 < len(h) <= 100 and "," not in h for h in said)
+    assert {"counselor", "operator"} <= set(said) if lang == "en" else "consejero" in said
+    for topic in line.spec.topics.values():  # every topic keeps its title and first keyword
+        assert topic.title[lang] in said and topic.keywords[lang][0].lower() in said

@@ -83,6 +83,7 @@ ATTRIBUTES = {
 EMPTY = {"Hangup", "Response"}
 MAX_BYTES = 64_000
 MAX_SAY_CHARS = 3_000  # Amazon Polly voices
+MAX_HINTS, MAX_HINT_CHARS = 500, 100  # <Gather hints>: warning 13330 past these
 
 
 def check(document: str | bytes) -> ET.Element:
@@ -112,6 +113,9 @@ def _check(node: ET.Element) -> None:
     if node.tag == "Gather":
         assert node.get("input") in ("dtmf", "dtmf speech", "speech"), node.get("input")
         assert int(node.get("timeout", "5")) >= 8, "first-input timeout under 8 seconds"
+        hints = node.get("hints", "").split(",") if node.get("hints") else []
+        assert len(hints) <= MAX_HINTS, f"{len(hints)} hints; Twilio reads {MAX_HINTS} (13330)"
+        assert all(0 < len(h.strip()) <= MAX_HINT_CHARS for h in hints), "a hint of 0 or >100"
     for child in node:
         assert child.tag in CHILDREN.get(node.tag, set()), f"<{child.tag}> inside <{node.tag}>"
         _check(child)
