@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import string
 from collections import deque
@@ -24,6 +25,8 @@ from .wording import fold, tokens
 MAX_OPTIONS = 5
 ECHO_WORDS, ECHO_MIN = 8, 5  # a text opening with 5 to 8 words of one of ours is an echo
 MAX_LEVELS = 3
+HINTS_MOST = 500  # Twilio reads at most 500 <Gather> hints (warning 13330 past that) ...
+HINT_LONGEST = 100  # ... each of at most 100 characters
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,26 @@ class Line:
             for lang in LANGS:
                 for word in topic.keywords[lang]:
                     found.setdefault(normalize_word(word).replace(" ", ""), (topic_id, lang))
+        return found
+
+    @cached_property
+    def speech_hints(self) -> Mapping[tuple[str, str | None], tuple[str, ...]]:
+        """(language, menu or None) -> the <Gather hints> there, at most Twilio's 500.
+
+        The ways to a person and around the menu first, then that menu's options and every
+        topic's title, then the topics' keywords taken in turn, one of each topic at a time,
+        so that when the list is cut every topic keeps its most common words.
+        """
+        spec, found = self.spec, {}
+        for lang in LANGS:
+            words = spec.voice_words
+            ways = [p for name in type(words).model_fields for p in getattr(words, name)[lang]]
+            titles = [t.title[lang] for t in spec.topics.values()]
+            keywords = [[k.lower() for k in t.keywords[lang]] for t in spec.topics.values()]
+            turns = [k for turn in itertools.zip_longest(*keywords) for k in turn if k]
+            for menu_id in (*spec.menus, None):
+                options = [o.label[lang] for o in spec.menus[menu_id].options] if menu_id else []
+                found[lang, menu_id] = _hints([*ways, *options, *titles, *turns])
         return found
 
     @cached_property
@@ -315,3 +338,10 @@ def _load_content(
                 name = f"{content_dir.name}/{path.name}"
                 problems.append(Problem(name, (), "no topic uses this file", level="warning"))
     return content
+
+
+def _hints(phrases: list[str]) -> tuple[str, ...]:
+    """Phrases as Twilio reads hints: no commas inside, none too long, no repeats, 500 at most."""
+    usable = (" ".join(p.replace(",", " ").split()) for p in phrases)
+    kept = dict.fromkeys(p for p in usable if 0 < len(p) <= HINT_LONGEST)
+    return tuple(kept)[:HINTS_MOST]

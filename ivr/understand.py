@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -73,8 +72,6 @@ FILLER = {
     "del",
 }
 SIMILAR = 88  # rapidfuzz ratio at which two spoken words are taken as the same
-HINTS_MOST = 500  # Twilio reads at most 500 <Gather> hints (warning 13330 past that) ...
-HINT_LONGEST = 100  # ... each of at most 100 characters
 
 
 @dataclass(frozen=True)
@@ -253,22 +250,5 @@ def intent(line: Line, lang: str, menu_id: str | None, heard: Heard) -> Intent:
 
 
 def hints(line: Line, lang: str, menu_id: str | None) -> tuple[str, ...]:
-    """Words and phrases to tell Twilio's speech recognizer to expect, at most Twilio's 500.
-
-    The ways to a person and around the menu first, then this menu's options and every
-    topic's title, then the topics' keywords taken in turn, one of each topic at a time,
-    so that when the list is cut every topic keeps its most common words.
-    """
-    vocabulary = line.spec.voice_words
-    phrases = [
-        p for field in type(vocabulary).model_fields for p in getattr(vocabulary, field)[lang]
-    ]
-    if menu_id:
-        phrases += [o.label[lang] for o in line.spec.menus[menu_id].options]
-    topics = line.spec.topics.values()
-    phrases += [t.title[lang] for t in topics]
-    keywords = [[k.lower() for k in t.keywords[lang]] for t in topics]
-    phrases += [k for turn in itertools.zip_longest(*keywords) for k in turn if k]
-    usable = (" ".join(p.replace(",", " ").split()) for p in phrases)
-    kept = dict.fromkeys(p for p in usable if 0 < len(p) <= HINT_LONGEST)
-    return tuple(kept)[:HINTS_MOST]
+    """Words and phrases to tell Twilio's speech recognizer to expect (built once per menu)."""
+    return line.speech_hints[lang, menu_id]
