@@ -115,13 +115,16 @@ def as_tree(root: Node, lang: str = "en") -> str:
 
 
 ROW, INDENT, CHAR = 28, 28, 7.2  # SVG layout: row height, indent and a character's width
+LOOK = {"menu": ' font-weight="bold"', "topic": "", "action": ' font-style="italic"'}
+STROKE = 'stroke="#555" stroke-width="1"'
 
 
 def as_svg(root: Node, lang: str = "en") -> str:
     """The tree drawn as an SVG picture: one row a node, lines from each menu to its options.
 
     Readable without colour (menus bold, summaries plain, actions italic) and with the
-    same words as the text tree, so a screen reader can read its text.
+    same words as the text tree, so a screen reader can read its text. Styled by attributes,
+    not a <style> element, so a page that forbids inline styles (the console) shows it too.
     """
     rows: list[tuple[Node, int]] = []
 
@@ -139,17 +142,20 @@ def as_svg(root: Node, lang: str = "en") -> str:
     height = ROW * len(rows) + 10
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img" aria-labelledby="map-title">',
+        f'viewBox="0 0 {width} {height}" role="img" aria-labelledby="map-title" '
+        'aria-describedby="map-desc" font-family="sans-serif" font-size="13" fill="#111">',
         f'<title id="map-title">Phone menu map ({lang}): {len(rows)} places</title>',
-        "<style>text{font:13px sans-serif;fill:#111}.menu{font-weight:bold}"
-        ".action{font-style:italic}line{stroke:#555;stroke-width:1}</style>",
+        '<desc id="map-desc">One row a place, indented under the menu it is in: the keys '
+        "that reach it, seconds heard before it and of it, and its reading level. Menus in "
+        "bold, summaries plain, actions in italics.</desc>",
     ]
     for n, ((node, depth), text) in enumerate(zip(rows, texts, strict=True)):
         x, y = INDENT * depth + 10, ROW * n + 20
         for child in node.children:
             cy = ROW * where[id(child)] + 16
-            parts.append(f'<line x1="{x + 4}" y1="{y + 4}" x2="{x + 4}" y2="{cy}"/>')
-            parts.append(f'<line x1="{x + 4}" y1="{cy}" x2="{x + INDENT - 4}" y2="{cy}"/>')
-        parts.append(f'<text x="{x}" y="{y}" class="{node.kind}">{escape(text)}</text>')
+            parts.append(f'<line x1="{x + 4}" y1="{y + 4}" x2="{x + 4}" y2="{cy}" {STROKE}/>')
+            parts.append(f'<line x1="{x + 4}" y1="{cy}" x2="{x + INDENT - 4}" y2="{cy}" {STROKE}/>')
+        look = LOOK[node.kind]
+        parts.append(f'<text x="{x}" y="{y}" class="{node.kind}"{look}>{escape(text)}</text>')
     parts.append("</svg>")
     return "\n".join(parts) + "\n"

@@ -34,11 +34,12 @@ CORE = (
     "wording",
     "limits",
     "textpolicy",
+    "moments",  # the preview's moments: now, after hours, holidays
 )
 MENU_MODEL = ("schema", "menus", "problems")
 STORAGE = ("store", "tables", "engine")
 ACCOUNTS = ("accounts",)  # the staff console's rules: emails, roles, passwords, hashes
-STAFF_CONSOLE = {"ivr.staff", "ivr.forms", "flask_wtf", "wtforms", "flask_limiter"}
+STAFF_CONSOLE = {"ivr.staff", "ivr.forms", "ivr.console", "flask_wtf", "wtforms", "flask_limiter"}
 
 WEB = {
     "flask",
@@ -60,7 +61,7 @@ DATABASE = {
     "ivr.migrate",
 }
 OUTBOUND = {"twilio", "ivr.outbound"}
-TOOLS = {"ivr.cli", "ivr.simulator"}
+TOOLS = {"ivr.cli", "ivr.simulator", "ivr.driver", "ivr.preview", "ivr.sandbox"}
 
 RULES = [  # (part, its modules, what none of them may reach)
     ("core", CORE, WEB | DATABASE | OUTBOUND | TOOLS),

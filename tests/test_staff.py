@@ -80,8 +80,12 @@ def test_every_staff_route_needs_a_login(quick):
         ("GET", "/staff/activity.csv"),
         ("GET", "/staff/audit"),
         ("GET", "/staff/handled"),
+        ("GET", "/staff/map"),
+        ("GET", "/staff/preview"),
         ("GET", "/staff/recording/1"),
         ("POST", "/staff/logout"),
+        ("POST", "/staff/preview/call"),
+        ("POST", "/staff/preview/text"),
         ("POST", "/staff/requests/1/call"),
         ("POST", "/staff/requests/1/handled"),
     ]
