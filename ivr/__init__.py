@@ -24,7 +24,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     """Build the helpline app from settings (default: the environment); refuse a broken menu."""
     from flask import Flask, jsonify
 
-    from . import callbacks, console, sms, staff, voice
+    from . import alerts, callbacks, console, sms, staff, voice
     from .menus import load_line
     from .outbound import Dialer, Messenger
     from .privacy import install_log_masking
@@ -43,6 +43,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     app.register_blueprint(voice.bp)
     app.register_blueprint(callbacks.bp)
     app.register_blueprint(sms.bp)
+    app.register_blueprint(alerts.bp)
     staff.init_app(app, settings)
     console.init_app(app, settings)  # the preview and the menu map
 

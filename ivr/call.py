@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from . import prompts, schedule, understand
@@ -19,6 +19,9 @@ from .understand import Heard
 
 MAX_TRIES = 2  # failed tries on one menu before a person takes over (rule 9)
 MAX_NET_TRIES = 5  # silent re-readings of the safety net before a last goodbye
+# A caller gone this soon after being put through most likely changed their mind or pressed 0
+# by mistake: no missed-call entry. One who waited longer for a person is called back.
+HUNG_UP_AT_ONCE = timedelta(seconds=8)
 ANSWERED = {"completed", "answered"}
 
 
@@ -224,6 +227,22 @@ def dialed(line: Line, where: Where, status: str, accepted: bool, now: datetime)
         return Reply(where.lang, verbs, (("transfer-outcome", where.topic, outcome),))
     reply = safety_net(line, where.to(tries=0), now, "no-answer")
     return Reply(reply.lang, reply.verbs, (("transfer-outcome", where.topic, outcome),))
+
+
+def missed(reply: Reply, put_through: datetime | None, now: datetime, gone: bool) -> bool:
+    """True when a transfer's last leg ended with no one answering (`reply`, what `dialed`
+    said, rings no one else) and the caller waited for a person: a missed call to return.
+
+    Not when the caller was `gone` (hung up while it rang) within HUNG_UP_AT_ONCE of being
+    `put_through`; when that moment is unknown, the entry is kept (the side to err on).
+    """
+    outcomes = [detail for kind, _, detail in reply.events if kind == "transfer-outcome"]
+    if not outcomes or outcomes[-1] == "answered":
+        return False
+    if any(isinstance(verb, Dial) for verb in reply.verbs):
+        return False  # the backup line rings now
+
+    return not (gone and put_through is not None and now - put_through < HUNG_UP_AT_ONCE)
 
 
 def safety_net(

@@ -372,7 +372,12 @@ def _who() -> str:
 
 def staff(args: argparse.Namespace) -> int:
     """Add, remove or list staff accounts, or set a password; one line and exit 1 on failure."""
-    action = {"add": _staff_add, "remove": _staff_remove, "passwd": _staff_passwd}
+    action = {
+        "add": _staff_add,
+        "remove": _staff_remove,
+        "passwd": _staff_passwd,
+        "phone": _staff_phone,
+    }
     try:
         if args.action == "list":
             return _staff_list()
@@ -413,6 +418,17 @@ def _staff_passwd(args: argparse.Namespace) -> int:
     if not store.set_password(args.email, password_hash, datetime.now(UTC), _who()):
         raise accounts.AccountError(f"{args.email} has no account")
     print(f"{args.email} has a new password (and is unlocked); older sessions are signed out.")
+    return 0
+
+
+def _staff_phone(args: argparse.Namespace) -> int:
+    phone = None if args.phone.strip().lower() == "none" else accounts.normal_phone(args.phone)
+    if not _store().set_staff_phone(args.email, phone, datetime.now(UTC), _who()):
+        raise accounts.AccountError(f"{args.email} has no account")
+    if phone is None:
+        print(f"{args.email} has no phone now; the console will not ring them to call back.")
+    else:
+        print(f"{args.email} will be rung at {phone} to call back as the center.")
     return 0
 
 
@@ -569,9 +585,13 @@ def _staff_parser(commands: argparse._SubParsersAction[Parser]) -> None:
     )
     remover = actions.add_parser("remove", help="delete an account (the audit list keeps it)")
     passwd = actions.add_parser("passwd", help="set a new password (and unlock the account)")
+    phoner = actions.add_parser(
+        "phone", help="set the phone the console rings to call back as the center"
+    )
     actions.add_parser("list", help="list every account, its role and phone")
-    for command in (adder, remover, passwd):
+    for command in (adder, remover, passwd, phoner):
         command.add_argument("email", type=staff_email, help="the staff member's email")
+    phoner.add_argument("phone", help="their own phone in E.164 (+12035550100), or none")
     for command in (adder, passwd):
         command.add_argument(
             "--password-stdin",

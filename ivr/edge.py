@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from datetime import UTC, datetime, timedelta
 
-from flask import current_app, request
+from flask import current_app, g, request, url_for
 
 from .menus import Line
+from .oncall import OnCall, effective_line
 from .outbound import Messenger, OutboundError
-from .store import Store, StoreError
+from .store import ENTRY, Store, StoreError
 
 log = logging.getLogger(__name__)
 # A request still sending a text after this long has died with it: another may send it.
@@ -21,6 +23,22 @@ def line() -> Line:
     """The menu and content, loaded once at start-up."""
     loaded: Line = current_app.extensions["ivr.line"]
     return loaded
+
+
+def live(state: OnCall | None = None) -> Line:
+    """The line as it stands for this request: menus.yaml's, with the staff console's on-call
+    numbers and "closed now" or "open now" applied; read once a request (a text passes the
+    `state` it read with everything else). menus.yaml's holds when the database is down."""
+    found: Line | None = g.get("ivr_live")
+    if state is not None or found is None:
+        if state is None:
+            try:
+                state = store().line_state()
+            except StoreError:
+                log.error("on-call state not read: the database is down; menus.yaml's holds")
+        found = effective_line(line(), state)
+        g.ivr_live = found
+    return found
 
 
 def store() -> Store:
@@ -73,9 +91,21 @@ def our_number() -> str:
     return form_text("To", 20) or line().spec.center.public_number
 
 
+def base_url() -> str:
+    """The public address of the app: PUBLIC_BASE_URL, else the one this request came to."""
+    public: str = current_app.config["IVR"].PUBLIC_BASE_URL
+    return (public or request.host_url).rstrip("/")
+
+
 def owed_alert(text: str) -> str | None:
-    """The staff alert a delivery owes: the text, or None when no on-call phone is set."""
-    return text if line().spec.center.alert_number else None
+    """The staff alert a delivery owes, with the link to its console entry (the store fills
+    in the entry's id); None when no on-call phone is set."""
+    return with_link(text) if live().spec.center.alert_number else None
+
+
+def with_link(text: str) -> str:
+    """An alert's words and the console page of the entry it is about (no caller details)."""
+    return f"{text} {base_url()}/staff/entry/{ENTRY}"
 
 
 def send_owed(key: str, to: str | None) -> bool | None:
@@ -103,19 +133,52 @@ def send_owed(key: str, to: str | None) -> bool | None:
 
 
 def send_owed_alert(key: str) -> None:
-    """Send the staff alert a delivery owes, once whichever delivery gets to it; never raises."""
+    """Send the staff alert a delivery owes, once whichever delivery gets to it; never raises.
+
+    It goes to the on-call phone as the console set it (else menus.yaml's), is kept with
+    its delivery status, and is followed by Twilio's status callback (alerts.py).
+    """
     try:
-        sent = send_owed(key, line().spec.center.alert_number)
+        body = store().take_unsent(key, now(), now() - SENDING_STALE)
     except StoreError:
         log.error("staff alert not sent: the database is down")
         return
-    if sent is False:
+    if body is None:
+        return
+    sent = send_alert(body, "alert", our_number())
+    try:
+        store().sent(key, sent)
+    except StoreError:
+        log.error("could not note whether a staff alert went out")
+    if not sent:
         log.error("staff alert not sent")
 
 
+def send_alert(body: str, sent_to: str, sender: str, retry_of: int | None = None) -> bool:
+    """Text an alert to the effective on-call phone (`alert`) or backup line (`backup`) with
+    a status callback naming it, and keep it; True when Twilio took it."""
+    center = live().spec.center
+    phone = center.alert_number if sent_to == "alert" else center.backup_line
+    if not phone:
+        return False
+    ref = secrets.token_urlsafe(24)
+    callback = base_url() + url_for("alerts.status", ref=ref)
+    try:
+        sid: str | None = messenger().send(phone, sender, body, status_callback=callback)
+    except OutboundError:
+        sid = None
+    try:
+        status = "sent" if sid else "not-sent"
+        store().add_alert(ref, now(), body, sent_to, phone, sid, status, retry_of)
+    except StoreError:
+        log.error("staff alert not kept: the database is down")
+    return sid is not None
+
+
 def alert(text: str) -> None:
-    """Text the on-call staff phone; a failure is logged, never shown to the caller."""
-    target = line().spec.center.alert_number
+    """Text the on-call staff phone now, when nothing could be stored (no status is kept); a
+    failure is logged, never shown to the caller."""
+    target = live().spec.center.alert_number
     if target:
         try:
             messenger().send(target, our_number(), text)

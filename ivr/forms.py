@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms import DateTimeLocalField, PasswordField, StringField
+from wtforms.validators import AnyOf, InputRequired, Length, Optional
 
 from .accounts import MAX_EMAIL, MAX_PASSWORD
+from .oncall import REASON_LENGTH
 
 NOTE_LENGTH = 200  # requests.handled_note
 
@@ -30,3 +31,33 @@ class CallBackForm(FlaskForm):
 
 class LogoutForm(FlaskForm):
     """Sign out: nothing but the CSRF token, so no other site can sign a counselor out."""
+
+
+class OnCallForm(FlaskForm):
+    """Who is on call: the staff line, the backup line and the alert phone, in E.164."""
+
+    staff_line = StringField("Staff line (rung for a counselor)", validators=[InputRequired()])
+    backup_line = StringField(
+        "Backup line (rung when the staff line does not answer; empty for none)",
+        validators=[Optional()],
+    )
+    alert_number = StringField(
+        "Alert phone (gets the texts about who waits; empty for none)", validators=[Optional()]
+    )
+
+
+class HoursForm(FlaskForm):
+    """Close the line now, or open it outside its hours, until a moment."""
+
+    until = StringField("Until", validators=[AnyOf(["regular", "chosen"])])  # two radio buttons
+    until_at = DateTimeLocalField(
+        "Until this time", format="%Y-%m-%dT%H:%M", validators=[Optional()]
+    )
+    reason = StringField(
+        f"Reason, for staff only ({REASON_LENGTH} characters at most)",
+        validators=[Optional(), Length(max=REASON_LENGTH)],
+    )
+
+
+class ClearForm(FlaskForm):
+    """Go back to menus.yaml: nothing but the CSRF token."""

@@ -63,14 +63,19 @@ class Messenger:
             self._client = rest_client(self._settings)
         return self._client
 
-    def send(self, to: str, sender: str, body: str) -> str:
-        """Send `body` from our number `sender` to `to`; returns Twilio's message id."""
+    def send(self, to: str, sender: str, body: str, status_callback: str | None = None) -> str:
+        """Send `body` from our number `sender` to `to`; returns Twilio's message id.
+
+        With `status_callback`, Twilio posts each change of the message's delivery status
+        there (a staff alert: delivered, undelivered, failed).
+        """
         if not (self._settings.TWILIO_ACCOUNT_SID and self._settings.TWILIO_AUTH_TOKEN):
             raise OutboundError("no Twilio account configured")
         from twilio.base.exceptions import TwilioException
 
+        options = {"status_callback": status_callback} if status_callback else {}
         try:
-            message = self._api().messages.create(to=to, from_=sender, body=body)
+            message = self._api().messages.create(to=to, from_=sender, body=body, **options)
         except (TwilioException, OSError) as exc:
             log.warning("text not sent: %s", type(exc).__name__)
             raise OutboundError(type(exc).__name__) from exc
@@ -85,7 +90,7 @@ class PrintingMessenger:
         self._show = show
         self._staff = staff
 
-    def send(self, to: str, sender: str, body: str) -> str:
+    def send(self, to: str, sender: str, body: str, status_callback: str | None = None) -> str:
         """Show `body` and its recipient on the simulator's console; returns a made-up id."""
         whom = f"the staff phone {to}" if to == self._staff else to
         self._show(f"[would text {whom}: {body}]")

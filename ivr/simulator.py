@@ -11,7 +11,10 @@ from collections.abc import Callable
 from flask import Flask
 
 from .driver import CALLER, WITHHELD, Said, SimulatorError, Turn, Twilio, moment_words
+from .oncall import effective_center
 from .outbound import PrintingMessenger
+from .schema import Center
+from .store import StoreError
 
 __all__ = ["CALLER", "WITHHELD", "Simulator", "SimulatorError"]
 Ask = Callable[[str], str]
@@ -31,8 +34,13 @@ class Simulator:
     def __init__(self, app: Flask, ask: Ask, say: Callable[[str], None], caller: str = CALLER):
         self.twilio = Twilio(app, caller)
         self.settings = self.twilio.settings
-        self.center = self.twilio.center
         self.store = self.twilio.store
+        try:  # as the staff console set it (on-call phone, closed or open now)
+            self.center: Center = effective_center(
+                app.extensions["ivr.line"], self.store.line_state()
+            )
+        except StoreError:
+            self.center = self.twilio.center  # menus.yaml's
         self.ask, self.say = ask, say
         self.caller = caller
         if not (self.settings.TWILIO_ACCOUNT_SID and self.settings.TWILIO_AUTH_TOKEN):

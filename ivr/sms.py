@@ -15,10 +15,12 @@ from .edge import (
     caller,
     form_text,
     line,
+    live,
     now,
     send_owed_alert,
     store,
     twilio_id,
+    with_link,
 )
 from .store import Note, Recalled, StoreError
 from .texting import outgoing
@@ -69,7 +71,8 @@ def incoming() -> Response:
         limits.Recent(known.replies, known.notices, known.repeats),
     )
     opt_out_type = request.form.get("OptOutType", "")
-    turn = textpolicy.decide(line(), body, facts, _limits(), now(), opt_out_type)
+    # The line as the console set it (on-call phone, closed or open now), read with the rest.
+    turn = textpolicy.decide(live(known.state), body, facts, _limits(), now(), opt_out_type)
     reply, first = _keep(number, key, said, turn)
     if not first:  # the same message, delivered twice at once: the other answered first
         saved = _saved_reply(key)
@@ -115,7 +118,7 @@ def _keep(
             reply=_document(reply),
             keep=turn.keep,
             words=form_text("Body", 40),
-            unsent=turn.alert,
+            unsent=with_link(turn.alert) if turn.alert else None,
         )
     except StoreError:
         reply = textpolicy.unkept(line(), turn)

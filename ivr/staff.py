@@ -37,12 +37,12 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as Redirect
 
-from . import accounts, activity, callbacks, edge
+from . import accounts, activity, callbacks, edge, oncall
 from .forms import NOTE_LENGTH, CallBackForm, HandleForm, LoginForm, LogoutForm
 from .outbound import OutboundError, stream_recording
 from .privacy import last_four
 from .settings import Settings
-from .store import CallBack, Request, StaffAccount, StoreError
+from .store import Alert, CallBack, Request, StaffAccount, StoreError
 
 log = logging.getLogger(__name__)
 bp = Blueprint("staff", __name__, url_prefix="/staff")
@@ -59,6 +59,18 @@ KINDS = {
     "voicemail": "Voicemail",
     "callback": "Call-back request",
     "crisis-text": "Crisis text (the 911 and 988 reply was sent; the words are not kept)",
+    "missed-call": "Missed call (no one answered when they asked for a counselor; no message)",
+}
+ALERTS_DAYS = 7  # how far back the queue page lists alerts not delivered
+ALERT_STATUS = {
+    "undelivered": "not delivered (Twilio could not reach the phone)",
+    "failed": "failed (Twilio could not send it)",
+    "not-sent": "not sent (Twilio refused it or could not be reached)",
+    "canceled": "canceled",
+    "sent": "sent, delivery not yet confirmed",
+    "queued": "queued, delivery not yet confirmed",
+    "delivered": "delivered",
+    "read": "delivered and read",
 }
 CHANNELS = {"voice": "by phone", "sms": "by text"}
 LANGUAGES = {"en": "English", "es": "Spanish"}
@@ -79,6 +91,9 @@ def init_app(app: Flask, settings: Settings) -> None:
     # kept in the database; this only slows down one address hammering one worker.
     limiter = Limiter(get_remote_address, app=app, storage_uri="memory://")
     app.register_blueprint(bp)
+    from . import oncall_console  # its routes take this module's checks
+
+    app.register_blueprint(oncall_console.bp)
     rate = f"{settings.IVR_STAFF_LOGINS_PER_MINUTE} per minute"
     app.view_functions["staff.login"] = limiter.limit(rate, methods=["POST"])(login)
 
@@ -294,14 +309,63 @@ def entry(row: Request, now: datetime, attempt: CallBack | None = None) -> Entry
 
 @bp.get("")
 def queue() -> str:
-    """The people waiting for a counselor, oldest first, each with a 'Mark handled' form."""
-    now, store = edge.now(), edge.store()
+    """The people waiting for a counselor, oldest first, each with a 'Mark handled' form;
+    above them how the line stands now, and the staff alerts that were not delivered."""
+    now, store, line = edge.now(), edge.store(), edge.line()
     rows = store.waiting()
     attempts = store.callbacks([row.id for row in rows])
     waiting = [entry(row, now, attempts.get(row.id)) for row in rows]
+    failed = store.alerts_not_delivered(now - timedelta(days=ALERTS_DAYS))
+    retries = store.alert_retries([a.id for a in failed])
     return render_template(
-        "staff/queue.html", entries=waiting, note_length=NOTE_LENGTH, phone=bool(g.staff.phone)
+        "staff/queue.html",
+        entries=waiting,
+        note_length=NOTE_LENGTH,
+        phone=bool(g.staff.phone),
+        stands=oncall.standing(line, store.line_state(), now),
+        zone=ZoneInfo(line.spec.center.time_zone),
+        masked=masked,
+        link=True,
+        alerts=[undelivered(a, retries.get(a.id)) for a in failed if a.retry_of is None],
     )
+
+
+def masked(number: str | None) -> str:
+    """A staff number as the console shows it: its last 4 digits, or 'none'."""
+    return f"number ending in {last_four(number)}" if number else "none"
+
+
+WHOM = {"alert": "the alert phone", "backup": "the backup line"}
+
+
+def undelivered(alert: Alert, retry: Alert | None) -> str:
+    """An alert Twilio did not deliver, in words: when, to which phone, what became of it."""
+    zone = ZoneInfo(edge.line().spec.center.time_zone)
+    at = alert.at.astimezone(zone).strftime("%a %d %b, %H:%M")
+    said = (
+        f"{at}: the alert to {WHOM.get(alert.sent_to, alert.sent_to)} "
+        f"({masked(alert.phone)}), {ALERT_STATUS.get(alert.status, alert.status)}"
+        f"{f', error {alert.error_code}' if alert.error_code else ''}: "
+        f"\u201c{alert.body}\u201d. "
+    )
+    if retry is not None:
+        return said + (
+            f"It was sent again to the backup line ({masked(retry.phone)}): "
+            f"{ALERT_STATUS.get(retry.status, retry.status)}."
+        )
+    if alert.retried or alert.status in ("undelivered", "failed"):
+        return said + "It could not be sent again: no backup line is set."
+    return said + "Check the entries below."
+
+
+@bp.get("/entry/<int:request_id>")
+def entry_page(request_id: int) -> Redirect:
+    """Where a staff alert's link leads: the entry on the queue page (or the handled page)."""
+    row = edge.store().request(request_id) if request_id else None
+    if row is None:
+        return redirect(url_for("staff.queue"))
+    page = "staff.queue" if row.handled_at is None else "staff.handled"
+    return redirect(url_for(page) + f"#entry-{row.id}")
 
 
 PLACED = {

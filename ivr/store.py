@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import logging
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,10 +33,24 @@ from sqlalchemy.orm import Session
 
 from .activity import Seen, Waited
 from .engine import READING, engine_for
-from .privacy import caller_hash
-from .tables import AuditEntry, Base, CallBack, Delivery, Event, OptOut, Request, StaffAccount
+from .eventlog import Later, Pending
+from .oncall import OnCall
+from .privacy import caller_hash, last_four
+from .tables import (
+    Alert,
+    AuditEntry,
+    Base,
+    CallBack,
+    Delivery,
+    Event,
+    LineState,
+    OptOut,
+    Request,
+    StaffAccount,
+)
 
 __all__ = [
+    "Alert",
     "AuditEntry",
     "Base",
     "CallBack",
@@ -51,6 +66,12 @@ __all__ = [
     "engine_for",
 ]
 log = logging.getLogger(__name__)
+ENTRY = "{entry}"  # in a staff alert's words: the id of the entry it is about, filled in here
+KIND_WORDS = {
+    "voicemail": "voicemail",
+    "callback": "call-back request",
+    "crisis-text": "crisis text",
+}
 DRIVER_FAULTS = (OverflowError, ValueError)  # raised by drivers for values they cannot bind
 
 
@@ -83,6 +104,16 @@ class Recalled:
     replies: int = 0  # replies in the last minute
     notices: int = 0  # "please wait" notices in the last minute
     repeats: int = 0  # replies to these same words in the repeat window
+    state: OnCall | None = None  # the console's on-call and open/close (None: not readable)
+
+
+@dataclass(frozen=True)
+class RecalledCall:
+    """What a call step needs to know, read in one transaction."""
+
+    accepted: bool = False  # a staff member took this call with 1
+    transfer_at: datetime | None = None  # when the line first put this call through
+    state: OnCall | None = None
 
 
 @dataclass(frozen=True)
@@ -130,6 +161,9 @@ def _audit(
     )
 
 
+LATER_RETRY = (0.0, 0.25)  # seconds before each try at writing a batch of queued events
+
+
 class Store:
     """The line's memory. Every method raises StoreError when the database fails."""
 
@@ -138,7 +172,8 @@ class Store:
         self._reader = self.engine.execution_options(**{READING: True})  # same pool
         self._secret = secret
         self._lock = threading.Lock()
-        self.failed_writes = 0
+        self._failed_writes = 0
+        self.later: Later[Note] = Later(self._write_later)  # analytics written after answers
 
     @contextmanager
     def session(self, reading: bool = False) -> Iterator[Session]:
@@ -239,9 +274,11 @@ class Store:
         With `once`, a delivery key, the request is stored only the first time that key is
         seen (None on a retry), in the same transaction as the claim, its `reply` and the
         `unsent` staff alert it owes, so a retry can never lose it nor store it twice.
+        A waiting missed call of the same number is closed by it: one person, one entry. A
+        staff alert's `{entry}` becomes the new entry's id.
         """
         with self.session() as s:
-            if once and not self._claim(s, once, at, reply, unsent):
+            if once and not self._claim(s, once, at, reply):
                 return None
             self._events(s, at, number, notes)
             row = Request(
@@ -254,6 +291,52 @@ class Store:
                 recording_url=recording_url,
                 recording_seconds=recording_seconds,
             )
+            s.add(row)
+            s.flush()
+            self._close_missed(
+                s, number, at, f"followed by a {KIND_WORDS.get(kind, kind)} (#{row.id})"
+            )
+            if once and unsent:
+                owed = unsent.replace(ENTRY, str(row.id))
+                s.execute(update(Delivery).where(Delivery.key == once[:120]).values(unsent=owed))
+            return row.id
+
+    def _close_missed(self, s: Session, number: str, at: datetime, note: str) -> None:
+        """Mark this number's waiting missed calls handled by the line, saying what followed."""
+        s.execute(
+            update(Request)
+            .where(
+                Request.kind == "missed-call",
+                Request.number == number,
+                Request.handled_at.is_(None),
+            )
+            .values(handled_by="the line", handled_at=at, handled_note=note[:200])
+        )
+
+    def add_missed(
+        self,
+        number: str,
+        language: str,
+        at: datetime,
+        topic: str | None,
+        once: str,
+        notes: Sequence[Note] = (),
+    ) -> int | None:
+        """Store a missed call (a transfer no one answered), with the step's events, unless
+        this number already waits (one entry a person until handled) or this step was
+        stored before (`once`). Returns its id, or None when none was added.
+        """
+        with self.session() as s:
+            if not self._claim(s, once, at):
+                return None
+            self._events(s, at, number, notes)
+            waiting = select(Request.id).where(
+                Request.number == number, Request.handled_at.is_(None)
+            )
+            if s.execute(waiting.limit(1)).first() is not None:
+                return None
+            row = Request(kind="missed-call", channel="voice", number=number, language=language)
+            row.at, row.topic = at, topic
             s.add(row)
             s.flush()
             return row.id
@@ -377,21 +460,61 @@ class Store:
         if rows:
             s.execute(insert(Event), rows)
 
-    def note(self, at: datetime, number: str | None, notes: Sequence[Note]) -> bool:
-        """Store the events of one request in one transaction, or log and count the failure."""
+    def note(
+        self, at: datetime, number: str | None, notes: Sequence[Note], claim: str | None = None
+    ) -> bool:
+        """Store the events of one request in one transaction, or log and count the failure.
+
+        With `claim`, a delivery key is claimed with them (kept the first time only): when
+        a call was first put through to staff, for instance.
+        """
         if not notes:
             return True
         try:
             with self.session() as s:
+                if claim:
+                    self._claim(s, claim, at)
                 self._events(s, at, number, notes)
             return True
         except StoreError as exc:
             self._failed(notes[0], exc)
             return False
 
-    def _failed(self, note: Note, exc: StoreError) -> None:
+    def close(self) -> None:
+        """Write the queued events, then close every pooled connection (the store stays usable)."""
+        self.later.flush()
+        self.engine.dispose()
+
+    @property
+    def failed_writes(self) -> int:
+        """Writes that failed in this process, counting events queued before this was read."""
+        self.later.flush()
+        return self._failed_writes
+
+    def note_later(self, at: datetime, number: str | None, notes: Sequence[Note]) -> None:
+        """Queue a request's analytics events (nothing reads them back to answer anyone):
+        they are written in a batch, in one transaction, moments after the answer."""
+        self.later.add(at, number, notes)
+
+    def _write_later(self, batch: list[Pending[Note]]) -> bool:
+        """Write queued events in one transaction, trying twice (no one waits on this thread,
+        and a batch holds many requests), or log and count the failure."""
+        for wait in LATER_RETRY:
+            time.sleep(wait)
+            try:
+                with self.session() as s:
+                    for pending in batch:
+                        self._events(s, pending.at, pending.number, pending.notes)
+                return True
+            except StoreError as exc:
+                failure = exc
+        self._failed(batch[0].notes[0], failure, lost=len(batch))
+        return False
+
+    def _failed(self, note: Note, exc: StoreError, lost: int = 1) -> None:
+        """Count requests whose events were lost (`lost`: a batch holds many) and log it."""
         with self._lock:
-            self.failed_writes += 1
+            self._failed_writes += lost
         log.error("event not stored (%s %s): %s", note.channel, note.kind, exc)
 
     def add_event(
@@ -433,10 +556,155 @@ class Store:
         }
         with self.session(reading=True) as s:
             found = s.execute(_recall_text(), values).one()
+            state = _on_call(s.get(LineState, 1))
         reply, opted_out, language, replies, notices, repeats = found
         if key and reply is not None:
-            return Recalled(reply=reply)
-        return Recalled(None, bool(opted_out), language, replies, notices, repeats)
+            return Recalled(reply=reply, state=state)
+        return Recalled(None, bool(opted_out), language, replies, notices, repeats, state)
+
+    def recall_call(self, call_sid: str) -> RecalledCall:
+        """What a call step needs, in one read: whether staff took this call, when it was
+        first put through, and the console's on-call and open/close."""
+        keys = (f"voice:{call_sid}:accepted"[:120], f"voice:{call_sid}:transfer"[:120])
+        with self.session(reading=True) as s:
+            rows = {
+                row.key: row.at for row in s.scalars(select(Delivery).where(Delivery.key.in_(keys)))
+            }
+            state = _on_call(s.get(LineState, 1))
+        return RecalledCall(keys[0] in rows, rows.get(keys[1]), state)
+
+    # On call and open now (the staff console; read by every call and text) ---------------
+
+    def line_state(self) -> OnCall:
+        """The console's on-call numbers and open/close override, as set."""
+        with self.session(reading=True) as s:
+            return _on_call(s.get(LineState, 1))
+
+    def _state_row(self, s: Session) -> LineState:
+        row = s.get(LineState, 1, with_for_update=True)
+        if row is None:
+            row = LineState(id=1)
+            s.add(row)
+        return row
+
+    def set_on_call(
+        self, staff_line: str, backup_line: str | None, alert: str | None, by: str, at: datetime
+    ) -> None:
+        """Set who is on call (all three numbers), and audit it with the numbers masked."""
+        with self.session() as s:
+            row = self._state_row(s)
+            row.staff_line, row.backup_line, row.alert_number = staff_line, backup_line, alert
+            row.on_call_by, row.on_call_at = by[:80], at
+            note = (
+                f"staff line {_masked(staff_line)}, backup line {_masked(backup_line)}, "
+                f"alert phone {_masked(alert)}"
+            )
+            s.add(_audit(at, by, "on-call set", note=note))
+
+    def clear_on_call(self, by: str, at: datetime) -> bool:
+        """Go back to menus.yaml's on-call numbers; False when none were set."""
+        with self.session() as s:
+            row = self._state_row(s)
+            if row.on_call_at is None:
+                return False
+            row.staff_line = row.backup_line = row.alert_number = row.on_call_by = None
+            row.on_call_at = None
+            s.add(_audit(at, by, "on-call cleared", note="back to menus.yaml"))
+            return True
+
+    def set_hours(self, state: str, reason: str, until: datetime, by: str, at: datetime) -> None:
+        """Close the line, or open it, until `until`; audited with the reason."""
+        with self.session() as s:
+            row = self._state_row(s)
+            row.hours_state, row.hours_reason, row.hours_until = state, reason[:120] or None, until
+            row.hours_by, row.hours_at = by[:80], at
+            what = "line closed" if state == "closed" else "line opened"
+            note = f"until {until.astimezone(UTC):%Y-%m-%d %H:%M} UTC" + (
+                f": {reason}" if reason else ""
+            )
+            s.add(_audit(at, by, what, note=note))
+
+    def clear_hours(self, by: str, at: datetime) -> bool:
+        """Back to the regular hours; False when no override was set."""
+        with self.session() as s:
+            row = self._state_row(s)
+            if row.hours_state is None:
+                return False
+            row.hours_state = row.hours_reason = row.hours_by = None
+            row.hours_until = row.hours_at = None
+            s.add(_audit(at, by, "hours override cleared", note="back to the regular hours"))
+            return True
+
+    # Staff alerts and their delivery ------------------------------------------------------
+
+    def add_alert(
+        self,
+        ref: str,
+        at: datetime,
+        body: str,
+        sent_to: str,
+        phone: str,
+        message_sid: str | None,
+        status: str,
+        retry_of: int | None = None,
+    ) -> None:
+        """Keep one staff alert as sent (or not sent), to be followed by its status callback."""
+        with self.session() as s:
+            s.add(
+                Alert(
+                    ref=ref[:64],
+                    at=at,
+                    body=body,
+                    sent_to=sent_to,
+                    phone=phone[:20],
+                    message_sid=message_sid and message_sid[:64],
+                    status=status[:16],
+                    status_at=at,
+                    retry_of=retry_of,
+                    retried=False,
+                )
+            )
+
+    def alert_status(
+        self, ref: str, status: str, at: datetime, error: str | None, retry: frozenset[str]
+    ) -> Alert | None:
+        """Record what Twilio says of an alert's delivery; a final state is never undone.
+
+        Returns the alert when this status is one of `retry` and the alert is neither a retry
+        nor retried yet: it is marked retried in the same transaction, so it is retried once
+        (the caller sends the retry). None otherwise, and for an unknown reference.
+        """
+        with self.session() as s:
+            row = s.scalar(select(Alert).where(Alert.ref == ref[:64]).with_for_update())
+            if row is None:
+                return None
+            if row.status not in FINAL:
+                row.status, row.status_at = status[:16], at
+                row.error_code = error and error[:12]
+            if status not in retry or row.retry_of is not None or row.retried:
+                return None
+            row.retried = True
+            return row
+
+    def alerts_not_delivered(self, since: datetime, most: int = 50) -> list[Alert]:
+        """Alerts since `since` that Twilio could not deliver (or that were never sent),
+        newest first, with every retry of them."""
+        with self.session(reading=True) as s:
+            query = (
+                select(Alert)
+                .where(Alert.at >= since, Alert.status.in_(NOT_DELIVERED))
+                .order_by(Alert.at.desc(), Alert.id.desc())
+                .limit(most)
+            )
+            return list(s.scalars(query))
+
+    def alert_retries(self, alert_ids: Sequence[int]) -> dict[int, Alert]:
+        """The retry of each of these alerts, by the id of the alert it retried."""
+        if not alert_ids:
+            return {}
+        with self.session(reading=True) as s:
+            query = select(Alert).where(Alert.retry_of.in_(list(alert_ids)))
+            return {row.retry_of: row for row in s.scalars(query) if row.retry_of is not None}
 
     def keep_text(
         self,
@@ -454,22 +722,24 @@ class Store:
         and its event. False (and nothing stored) when the delivery was claimed before.
         """
         with self.session() as s:
-            if key and not self._claim(s, key, at, reply, unsent):
+            if key and not self._claim(s, key, at, reply):
                 return False
+            entry: int | None = None
             if keep == "opt-out":
                 self._insert(s, OptOut, number=number, at=at, words=words[:40])
             elif keep == "opt-in":
                 s.execute(delete(OptOut).where(OptOut.number == number))
             elif keep == "callback":
-                s.add(
-                    Request(
-                        kind="callback", channel="sms", number=number, language=note.language, at=at
-                    )
+                row = Request(
+                    kind="callback", channel="sms", number=number, language=note.language, at=at
                 )
-            elif keep == "crisis" and number and not self._crisis_waiting(s, number):
-                # The words are not kept: the entry says a crisis reply went out, and when.
-                s.add(
-                    Request(
+                entry = self._added(s, row)
+                self._close_missed(s, number, at, f"followed by a call-back request (#{entry})")
+            elif keep == "crisis" and number:
+                entry = self._crisis_waiting(s, number)
+                if entry is None:
+                    # The words are not kept: the entry says a crisis reply went out, and when.
+                    row = Request(
                         kind="crisis-text",
                         channel="sms",
                         number=number,
@@ -477,16 +747,25 @@ class Store:
                         topic=note.topic if note.topic in ("overdose", "suicide") else None,
                         at=at,
                     )
-                )
+                    entry = self._added(s, row)
+            if key and unsent:
+                owed = unsent.replace(ENTRY, str(entry or 0))
+                s.execute(update(Delivery).where(Delivery.key == key[:120]).values(unsent=owed))
             self._events(s, at, number, [note])
             return True
 
-    def _crisis_waiting(self, s: Session, number: str) -> bool:
-        """True when a crisis text of this number already waits: one entry, not one a text."""
+    @staticmethod
+    def _added(s: Session, row: Request) -> int:
+        s.add(row)
+        s.flush()
+        return row.id
+
+    def _crisis_waiting(self, s: Session, number: str) -> int | None:
+        """The crisis text of this number that already waits, if any: one entry, not one a text."""
         waiting = select(Request.id).where(
             Request.kind == "crisis-text", Request.number == number, Request.handled_at.is_(None)
         )
-        return s.execute(waiting.limit(1)).first() is not None
+        return s.scalar(waiting.limit(1))
 
     def _replies(self, number: str, since: datetime) -> Select[int]:
         """A count of the texts the line answered this number since `since`."""
@@ -516,6 +795,7 @@ class Store:
     def activity(self, since: datetime, until: datetime) -> tuple[list[Seen], list[Waited]]:
         """The events and the people who waited between `since` and `until`, for the activity
         report: never a number (events keep only keyed hashes; requests give only times)."""
+        self.later.flush()
         with self.session(reading=True) as s:
             events = s.execute(
                 select(
@@ -554,6 +834,7 @@ class Store:
 
     def count(self, kind: str | None = None) -> int:
         """How many events (of one kind) are stored."""
+        self.later.flush()
         with self.session(reading=True) as s:
             query = select(func.count()).select_from(Event)
             if kind:
@@ -627,6 +908,16 @@ class Store:
             if _changed(s.execute(query)) != 1:
                 return False
             s.add(_audit(at, by, "password-changed", note=email))
+            return True
+
+    def set_staff_phone(self, email: str, phone: str | None, at: datetime, by: str) -> bool:
+        """Set (or, with None, remove) the phone an account is rung at to call back as the
+        center; audited with the number masked. False when there is no such account."""
+        with self.session() as s:
+            query = update(StaffAccount).where(StaffAccount.email == email).values(phone=phone)
+            if _changed(s.execute(query)) != 1:
+                return False
+            s.add(_audit(at, by, "phone-changed", note=f"{email}: {_masked(phone)}"))
             return True
 
     def login_failed(
@@ -792,6 +1083,7 @@ class Store:
 
     def purge(self, before: datetime) -> Purged:
         """Delete handled requests, events and deliveries older than `before`."""
+        self.later.flush()
         with self.session() as s:
             requests = _changed(
                 s.execute(
@@ -800,6 +1092,7 @@ class Store:
             )
             events = _changed(s.execute(delete(Event).where(Event.at < before)))
             deliveries = _changed(s.execute(delete(Delivery).where(Delivery.at < before)))
+            s.execute(delete(Alert).where(Alert.at < before))
             waiting = select(Request.id).where(Request.handled_at.is_(None))
             s.execute(
                 delete(CallBack).where(
@@ -854,4 +1147,31 @@ def _recall_text() -> Select[Any]:
             func.count().filter(Event.at >= minute_ago, Event.kind == "wait")
         ).scalar_subquery(),
         replies.with_only_columns(func.count().filter(*same)).scalar_subquery(),
+    )
+
+
+FINAL = frozenset({"delivered", "undelivered", "failed", "read", "canceled"})
+NOT_DELIVERED = ("undelivered", "failed", "not-sent", "canceled")
+
+
+def _masked(number: str | None) -> str:
+    """A staff number as the audit list shows it: its last 4 digits."""
+    return f"ending in {last_four(number)}" if number else "none"
+
+
+def _on_call(row: LineState | None) -> OnCall:
+    """The stored row as a value the core takes."""
+    if row is None:
+        return OnCall()
+    return OnCall(
+        row.staff_line,
+        row.backup_line,
+        row.alert_number,
+        row.on_call_by,
+        row.on_call_at,
+        row.hours_state,
+        row.hours_reason,
+        row.hours_until,
+        row.hours_by,
+        row.hours_at,
     )

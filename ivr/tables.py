@@ -1,11 +1,13 @@
 """The line's tables, for SQLAlchemy and Alembic: opt-outs, people waiting, deliveries, events,
-and the staff console's accounts, audit list and call-backs as the center."""
+the staff console's accounts, audit list and call-backs as the center, who is on call and
+whether the line is closed or open now (the console's override of menus.yaml), and the staff
+alerts sent with how Twilio delivered them."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, Dialect, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy import Boolean, DateTime, Dialect, Index, Integer, String, Text, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -41,11 +43,14 @@ class OptOut(Base):
 
 
 class Request(Base):
-    """A person waiting for a counselor: a voicemail or a call-back request."""
+    """A person waiting for a counselor: a voicemail, a call-back request, a crisis text, or a
+    missed call (a transfer no one answered, after which the caller left no message)."""
 
     __tablename__ = "requests"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    kind: Mapped[str] = mapped_column(String(12))  # voicemail | callback
+    kind: Mapped[str] = mapped_column(
+        String(12)
+    )  # voicemail | callback | crisis-text | missed-call
     channel: Mapped[str] = mapped_column(String(8))  # voice | sms
     number: Mapped[str] = mapped_column(String(20))
     language: Mapped[str] = mapped_column(String(2))
@@ -127,3 +132,45 @@ class CallBack(Base):
     outcome: Mapped[str | None] = mapped_column(String(24))  # None while it is going on
     seconds: Mapped[int | None] = mapped_column(Integer)  # how long the two were connected
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LineState(Base):
+    """The console's changes to menus.yaml's `center:`, in one row (id 1), read on every call.
+
+    Who is on call (all three numbers, or none: menus.yaml's), and an admin's "closed now" or
+    "open now" until a moment (or none: the regular hours). Who set each, and when.
+    """
+
+    __tablename__ = "line_state"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    staff_line: Mapped[str | None] = mapped_column(String(20))  # E.164; None: menus.yaml's
+    backup_line: Mapped[str | None] = mapped_column(String(20))
+    alert_number: Mapped[str | None] = mapped_column(String(20))
+    on_call_by: Mapped[str | None] = mapped_column(String(80))
+    on_call_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # None: menus.yaml's
+    hours_state: Mapped[str | None] = mapped_column(String(8))  # open | closed | None
+    hours_reason: Mapped[str | None] = mapped_column(String(120))  # for staff, never said
+    hours_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    hours_by: Mapped[str | None] = mapped_column(String(80))
+    hours_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Alert(Base):
+    """One staff alert texted to an on-call phone, and what Twilio said of its delivery.
+
+    Its words never hold caller details; `ref` (random) names it in its status callback URL.
+    """
+
+    __tablename__ = "alerts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ref: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    body: Mapped[str] = mapped_column(Text)
+    sent_to: Mapped[str] = mapped_column(String(12))  # alert | backup: which on-call phone
+    phone: Mapped[str] = mapped_column(String(20))  # a staff phone, shown masked
+    message_sid: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))  # not-sent | sent | delivered | ...
+    status_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    error_code: Mapped[str | None] = mapped_column(String(12))
+    retry_of: Mapped[int | None] = mapped_column(Integer)  # the alert this one retried
+    retried: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")

@@ -13,6 +13,7 @@ from .edge import (
     caller,
     form_text,
     line,
+    live,
     now,
     owed_alert,
     send_owed,
@@ -21,8 +22,8 @@ from .edge import (
     twilio_id,
     whole_number,
 )
-from .reply import Reply, Where
-from .store import Note, StoreError
+from .reply import Dial, Reply, Where
+from .store import Note, RecalledCall, StoreError
 from .twiml import RECORD_SECONDS, render
 from .understand import Heard
 
@@ -49,9 +50,14 @@ def notes(reply: Reply) -> list[Note]:
 
 def twiml(reply: Reply, noted: bool = False) -> Response:
     """Record the reply's events in one transaction (never failing the call), unless they
-    were stored with its effect (`noted`), and answer its TwiML."""
+    were stored with its effect (`noted`), and answer its TwiML.
+
+    A reply that puts the call through to staff also keeps when it first did (to tell, if
+    no one answers, a caller who hung up at once from one who waited)."""
     if not noted:
-        store().note(now(), caller() or None, notes(reply))
+        puts_through = any(isinstance(verb, Dial) for verb in reply.verbs)
+        claim = f"voice:{twilio_id()}:transfer" if puts_through and twilio_id() else None
+        store().note(now(), caller() or None, notes(reply), claim=claim)
     return Response(rendered(reply), mimetype="text/xml")
 
 
@@ -76,11 +82,11 @@ def _decide(decision: Reply | call.Effect) -> Response:
         return twiml(decision)
     where = decision.where
     if decision.kind == "text":
-        return twiml(call.after_text(line(), where, _send_topic(where)))
-    done = call.after_callback(line(), where, now(), saved=True)
+        return twiml(call.after_text(live(), where, _send_topic(where)))
+    done = call.after_callback(live(), where, now(), saved=True)
     if _save_callback(where, notes(done)):
         return twiml(done, noted=True)  # its events were stored with the request
-    return twiml(call.after_callback(line(), where, now(), saved=False))
+    return twiml(call.after_callback(live(), where, now(), saved=False))
 
 
 def _send_topic(where: Where) -> str:
@@ -122,7 +128,7 @@ def _save_callback(where: Where, events: list[Note]) -> bool:
             now(),
             topic=where.topic or None,
             once=key,
-            unsent=owed_alert(line().spec.staff.alert_callback),
+            unsent=owed_alert(live().spec.staff.alert_callback),
             notes=events,
         )
     except StoreError:
@@ -140,7 +146,7 @@ def incoming() -> Response:
 @bp.post("/voice/menu")
 def menu() -> Response:
     """A key, words or silence at a menu."""
-    return _decide(call.at_menu(line(), _where(), _heard(), now()))
+    return _decide(call.at_menu(live(), _where(), _heard(), now()))
 
 
 @bp.post("/voice/summary")
@@ -148,14 +154,14 @@ def summary() -> Response:
     """A key, words or silence after a summary; with no such topic, the menu it was under."""
     where = _where()
     if not where.topic:  # a topic renamed or removed during the call: it has nothing to repeat
-        return twiml(call.menu(line(), where))
-    return _decide(call.at_summary(line(), where, _heard(), now()))
+        return twiml(call.menu(live(), where))
+    return _decide(call.at_summary(live(), where, _heard(), now()))
 
 
 @bp.post("/voice/message")
 def message() -> Response:
     """A key, words or silence at the safety net's message offer."""
-    return _decide(call.at_message(line(), _where(), _heard(), now()))
+    return _decide(call.at_message(live(), _where(), _heard(), now()))
 
 
 @bp.post("/voice/recorded")
@@ -164,9 +170,9 @@ def recorded() -> Response:
     where, seconds = _where(), whole_number("RecordingDuration", RECORD_SECONDS)
     recording = form_text("RecordingUrl", 300)
     if not recording or seconds == 0:
-        return twiml(call.after_voicemail(line(), where, now(), saved=False))
+        return twiml(call.after_voicemail(live(), where, now(), saved=False))
     key = f"voice:recording:{(form_text('RecordingSid', 60) or recording)[:60]}"
-    done = call.after_voicemail(line(), where, now(), saved=True)
+    done = call.after_voicemail(live(), where, now(), saved=True)
     try:
         store().add_request(
             "voicemail",
@@ -190,13 +196,36 @@ def recorded() -> Response:
 
 @bp.post("/voice/dialed")
 def dialed() -> Response:
-    """The staff (or backup) leg ended: connected, or the safety net."""
+    """The staff (or backup) leg ended: connected, or the safety net; when no one answered,
+    the caller waits in the console as a missed call (unless they hung up at once)."""
     status = request.form.get("DialCallStatus", "")[:20]
     try:
-        accepted = store().seen(f"voice:{twilio_id()}:accepted")
+        known = store().recall_call(twilio_id())
     except StoreError:
-        accepted = False  # cannot tell: the safety net is the side to err on
-    return twiml(call.dialed(line(), _where(), status, accepted, now()))
+        known = RecalledCall()  # cannot tell: the safety net is the side to err on
+    where = _where()
+    reply = call.dialed(live(known.state), where, status, known.accepted, now())
+    gone = form_text("CallStatus", 20) not in ("", "in-progress", "ringing")
+    if call.missed(reply, known.transfer_at, now(), gone) and caller():
+        return _keep_missed(where, reply)
+    return twiml(reply)
+
+
+def _keep_missed(where: Where, reply: Reply) -> Response:
+    """Store the missed call with the step's events, once a call; the caller hears the net."""
+    try:
+        store().add_missed(
+            caller(),
+            where.lang,
+            now(),
+            where.topic or None,
+            once=f"voice:{twilio_id()}:missed",
+            notes=notes(reply),
+        )
+    except StoreError:
+        log.error("missed call not kept: the database is down")
+        return twiml(reply)
+    return twiml(reply, noted=True)
 
 
 @bp.post("/voice/whisper")
@@ -246,7 +275,7 @@ def fallback() -> Response:
 def safety_twiml() -> str:
     """A safety response from the loaded settings alone; if even that fails, a fixed text."""
     try:
-        return render(call.fallback(line(), now()), line())
+        return render(call.fallback(live(), now()), line())
     except Exception:  # the last line of defence must answer something safe
         log.exception("fallback TwiML failed; answering the fixed text")
         return STATIC_SAFETY

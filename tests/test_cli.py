@@ -229,6 +229,58 @@ def test_staff_add_list_passwd_remove(staff_db, monkeypatch, capsys):
 
 
 @pytest.mark.parametrize(
+    ("typed", "says", "kept", "audited"),
+    [
+        (
+            "+1 (203) 555-0177",
+            "dana@w.example will be rung at +12035550177 to call back as the center.",
+            "+12035550177",
+            "dana@w.example: ending in 0177",
+        ),
+        (
+            "none",
+            "dana@w.example has no phone now; the console will not ring them to call back.",
+            None,
+            "dana@w.example: none",
+        ),
+    ],
+)
+def test_staff_phone_sets_a_counselors_own_phone(staff_db, capsys, typed, says, kept, audited):
+    from datetime import UTC, datetime
+
+    staff_db.add_staff(
+        "dana@w.example", "counselor", "hash", datetime.now(UTC), "t", "+12035550100"
+    )
+    assert main(["staff", "phone", "Dana@W.example", typed]) == 0
+    assert capsys.readouterr().out.splitlines() == [says]
+    assert staff_db.staff_member("dana@w.example").phone == kept
+    [changed, _] = staff_db.audit_entries()
+    assert (changed.what, changed.note, changed.who.startswith("command line")) == (
+        "phone-changed",
+        audited,
+        True,
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["phone", "nobody@w.example", "+12035550177"], "nobody@w.example has no account"),
+        (["phone", "x@w.example", "+1203"], "not a valid phone number: '+1203'"),
+        (["phone", "x@w.example", "call me"], "not a phone number in E.164"),
+    ],
+)
+def test_staff_phone_refusals_change_nothing(staff_db, capsys, argv, message):
+    from datetime import UTC, datetime
+
+    staff_db.add_staff("x@w.example", "counselor", "hash", datetime.now(UTC), "t", "+12035550100")
+    assert main(["staff", *argv]) == 1
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"ivr staff phone: {message}") and line.endswith("nothing was changed")
+    assert staff_db.staff_member("x@w.example").phone == "+12035550100"
+
+
+@pytest.mark.parametrize(
     ("argv", "typed", "message"),
     [
         (
@@ -325,7 +377,7 @@ def test_every_staff_command_and_option_has_help():
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     staff = commands.choices["staff"]
     actions = next(a for a in staff._actions if isinstance(a, argparse._SubParsersAction))
-    assert set(actions.choices) == {"add", "remove", "passwd", "list"}
+    assert set(actions.choices) == {"add", "remove", "passwd", "phone", "list"}
     assert all(choice.help for choice in actions._choices_actions)
     missing = [
         f"staff {name} {action.dest}"

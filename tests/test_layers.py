@@ -34,12 +34,21 @@ CORE = (
     "wording",
     "limits",
     "textpolicy",
+    "oncall",  # the console's on-call numbers and open/close, applied to the line
     "moments",  # the preview's moments: now, after hours, holidays
 )
 MENU_MODEL = ("schema", "menus", "problems")
 STORAGE = ("store", "tables", "engine")
 ACCOUNTS = ("accounts",)  # the staff console's rules: emails, roles, passwords, hashes
-STAFF_CONSOLE = {"ivr.staff", "ivr.forms", "ivr.console", "flask_wtf", "wtforms", "flask_limiter"}
+STAFF_CONSOLE = {
+    "ivr.staff",
+    "ivr.forms",
+    "ivr.console",
+    "ivr.oncall_console",
+    "flask_wtf",
+    "wtforms",
+    "flask_limiter",
+}
 
 WEB = {
     "flask",
@@ -50,6 +59,7 @@ WEB = {
     "ivr.edge",
     "ivr.security",
     "ivr.callbacks",
+    "ivr.alerts",
 } | STAFF_CONSOLE
 DATABASE = {
     "sqlalchemy",
@@ -69,7 +79,11 @@ RULES = [  # (part, its modules, what none of them may reach)
     ("storage", STORAGE, WEB | OUTBOUND | TOOLS),
     ("accounts", ACCOUNTS, WEB | DATABASE | OUTBOUND | TOOLS),
     # The webhooks never lean on the console: it can change, or go, without touching a call.
-    ("webhooks", ("voice", "sms", "edge", "twiml", "security", "callbacks"), STAFF_CONSOLE | TOOLS),
+    (
+        "webhooks",
+        ("voice", "sms", "edge", "twiml", "security", "callbacks", "alerts"),
+        STAFF_CONSOLE | TOOLS,
+    ),
 ]
 
 

@@ -38,13 +38,13 @@ class Outbox:
         self._lock = threading.Lock()
         real = Messenger.send
 
-        def send(messenger, to, sender, body):
+        def send(messenger, to, sender, body, **options):
             with self._lock:
                 failing, self.failures = self.failures > 0, max(self.failures - 1, 0)
             if failing:
                 raise OutboundError("ConnectionError")
             time.sleep(self.delay)
-            sid = real(messenger, to, sender, body)
+            sid = real(messenger, to, sender, body, **options)
             with self._lock:
                 self.sent.append((to, body))
             return sid

@@ -118,7 +118,10 @@ def test_without_credentials_texts_and_alerts_are_shown_not_sent(make_app):
     assert topic.startswith("[would text +12035550100: Withdrawal can bring pain")
     assert said[said.index(topic) + 1] == "We sent this to your phone as a text."
     alert = app.extensions["ivr.line"].spec.staff.alert_callback
-    assert f"[would text the staff phone +12032450412: {alert}]" in said
+    [waiting] = app.extensions["ivr.store"].waiting()  # the missed call gave way to it
+    assert waiting.kind == "callback"
+    link = f"http://localhost/staff/entry/{waiting.id}"
+    assert f"[would text the staff phone +12032450412: {alert} {link}]" in said
 
 
 def test_the_clock_is_the_centers(make_app):

@@ -127,8 +127,10 @@ def test_crisis_alerts_staff_in_hours_without_the_message(make_app, prism, line)
     said = line.spec.staff.alert_crisis.format(
         kind="overdose", language=line.spec.languages["en"].name
     )
+    [entry] = app.extensions["ivr.store"].waiting()
+    link = f"http://localhost/staff/entry/{entry.id}"  # the crisis entry in the console
     assert [(a.form["To"], a.form["Body"], a.valid) for a in alerts] == [
-        ("+12032450412", said, True)
+        ("+12032450412", f"{said} {link}", True)
     ]
     assert "breathing" not in said
     assert app.extensions["ivr.store"].count("crisis") == 1
@@ -153,7 +155,8 @@ def test_call_asks_for_a_call_back(make_app, prism, line):
         ("callback", "sms", SENDER, "es")
     ]
     assert [r.form["Body"] for r in prism.requests(mark)] == [
-        "New call back request on the help line. See the staff queue."
+        "New call back request on the help line. See the staff queue. "
+        f"http://localhost/staff/entry/{waiting[0].id}"
     ]
 
 

@@ -315,9 +315,11 @@ def test_voicemail_is_stored_and_staff_alerted_without_caller_details(texting_ap
     alerts = prism.requests(mark)
     assert len(alerts) == 1 and alerts[0].valid
     assert alerts[0].form["To"] == "+12032450412"
-    assert (
-        alerts[0].form["Body"] == "New voicemail on the help line. Listen to it in the staff queue."
+    assert alerts[0].form["Body"] == (
+        "New voicemail on the help line. Listen to it in the staff queue. "
+        f"http://localhost/staff/entry/{waiting[0].id}"  # the console entry, never the caller
     )
+    assert alerts[0].form["StatusCallback"].startswith("http://localhost/sms/alert-status/")
     assert CALLER[2:] not in alerts[0].form["Body"]
 
 
@@ -380,11 +382,11 @@ def test_callback_request_after_hours(make_app, prism):
     assert caller.said[0] == (
         "Thank you. A counselor will call you back at this number after we open, tomorrow at 9 a.m."
     )
-    assert [(w.kind, w.number) for w in app.extensions["ivr.store"].waiting()] == [
-        ("callback", CALLER)
-    ]
+    [entry] = app.extensions["ivr.store"].waiting()
+    assert (entry.kind, entry.number) == ("callback", CALLER)
     assert [r.form["Body"] for r in prism.requests(mark)] == [
-        "New call back request on the help line. See the staff queue."
+        "New call back request on the help line. See the staff queue. "
+        f"http://localhost/staff/entry/{entry.id}"
     ]
 
 
