@@ -302,14 +302,22 @@ class Store:
             return row.id
 
     def _close_missed(self, s: Session, number: str, at: datetime, note: str) -> None:
-        """Mark this number's waiting missed calls handled by the line, saying what followed."""
+        """This number's waiting missed calls give way to its new entry: one person, one entry.
+
+        One no one has tried to call back is dropped (the new entry is the same person,
+        waiting since a moment later); one someone called back is marked handled by the
+        line, saying what followed, so that call-back stays on record.
+        """
+        missed = select(Request.id).where(
+            Request.kind == "missed-call",
+            Request.number == number,
+            Request.handled_at.is_(None),
+        )
+        tried = select(CallBack.request_id)
+        s.execute(delete(Request).where(Request.id.in_(missed), Request.id.not_in(tried)))
         s.execute(
             update(Request)
-            .where(
-                Request.kind == "missed-call",
-                Request.number == number,
-                Request.handled_at.is_(None),
-            )
+            .where(Request.id.in_(missed))
             .values(handled_by="the line", handled_at=at, handled_note=note[:200])
         )
 

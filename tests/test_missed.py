@@ -105,18 +105,28 @@ def test_one_entry_a_person_until_handled(line_app):
 def test_a_message_or_call_back_request_takes_the_missed_calls_place(line_app, key, kind):
     caller = asks_for_a_person(line_app, "2")
     caller.dial_ends("no-answer")
-    [missed] = line_app.extensions["ivr.store"].waiting()
+    assert waiting(line_app) == [("missed-call", "voice", CALLER, "en", "withdrawal")]
     caller.press(key)
     if kind == "voicemail":
         caller.records(30)
-    [entry] = line_app.extensions["ivr.store"].waiting()
-    assert (entry.kind, entry.topic) == (kind, "withdrawal")
-    [closed] = line_app.extensions["ivr.store"].handled(NOW - timedelta(days=1))
-    words = "voicemail" if kind == "voicemail" else "call-back request"
+    assert waiting(line_app) == [(kind, "voice", CALLER, "en", "withdrawal")]
+    assert line_app.extensions["ivr.store"].handled(NOW - timedelta(days=1)) == []
+
+
+def test_a_missed_call_someone_called_back_stays_on_record(line_app):
+    store = line_app.extensions["ivr.store"]
+    caller = asks_for_a_person(line_app)
+    caller.dial_ends("no-answer")
+    [missed] = store.waiting()
+    assert store.start_callback(missed.id, ADMIN, NOW, "r" * 32, NOW) == "placed"
+    caller.press("1")
+    caller.records(30)
+    [entry] = store.waiting()
+    [closed] = store.handled(NOW - timedelta(days=1))
     assert (closed.id, closed.handled_by, closed.handled_note) == (
         missed.id,
         "the line",
-        f"followed by a {words} (#{entry.id})",
+        f"followed by a voicemail (#{entry.id})",
     )
 
 
