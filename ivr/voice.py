@@ -49,15 +49,18 @@ def notes(reply: Reply) -> list[Note]:
 
 
 def twiml(reply: Reply, noted: bool = False) -> Response:
-    """Record the reply's events in one transaction (never failing the call), unless they
-    were stored with its effect (`noted`), and answer its TwiML.
+    """Record the reply's events (never failing the call), unless they were stored with its
+    effect (`noted`), and answer its TwiML.
 
     A reply that puts the call through to staff also keeps when it first did (to tell, if
     no one answers, a caller who hung up at once from one who waited)."""
     if not noted:
         puts_through = any(isinstance(verb, Dial) for verb in reply.verbs)
         claim = f"voice:{twilio_id()}:transfer" if puts_through and twilio_id() else None
-        store().note(now(), caller() or None, notes(reply), claim=claim)
+        if claim:  # kept now: a later step of this call reads it
+            store().note(now(), caller() or None, notes(reply), claim=claim)
+        else:  # analytics only: written in a batch moments after the answer
+            store().note_later(now(), caller() or None, notes(reply))
     return Response(rendered(reply), mimetype="text/xml")
 
 

@@ -114,7 +114,7 @@ def make_app(settings, safety_net):
 
     yield make
     for app in made:
-        app.extensions["ivr.store"].engine.dispose()
+        app.extensions["ivr.store"].close()
 
 
 @pytest.fixture
@@ -125,7 +125,7 @@ def app(settings, safety_net):
     safety_net.apps.append(app)
     migrate.upgrade(app.extensions["ivr.store"].engine)
     yield app
-    app.extensions["ivr.store"].engine.dispose()
+    app.extensions["ivr.store"].close()
 
 
 @pytest.fixture
@@ -281,7 +281,7 @@ def make_store():
 
     yield make
     for store in opened:
-        store.engine.dispose()
+        store.close()
 
 
 @pytest.fixture

@@ -94,3 +94,17 @@ def test_a_killed_worker_loses_nothing_it_confirmed(db_url, make_store, settings
     store = make_store(db_url, upgrade=False)
     assert store.is_opted_out(CALLER)
     assert sorted(r.kind for r in store.waiting()) == ["callback", "voicemail"]
+
+
+def test_a_clean_stop_writes_every_call_event_it_had_queued(db_url, make_store, settings, tmp_path):
+    """Calls' events are written moments after each answer; stopping gunicorn as a platform
+    does (SIGTERM) right after a burst of calls still stores every one of them."""
+    make_store(db_url)
+    server = Gunicorn({**settings, "DATABASE_URL": db_url}, tmp_path / "g.log", workers=2)
+    try:
+        for n in range(40):
+            form = {"CallSid": f"CA{n:032x}", "From": f"+1203555{n:04d}", "To": "+12032450412"}
+            assert server.post("/voice", form)[0] == 200
+    finally:
+        server.stop()  # SIGTERM: each worker finishes, then writes what it queued, then exits
+    assert make_store(db_url, upgrade=False).count("call-started") == 40

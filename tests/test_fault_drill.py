@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -104,7 +105,23 @@ def walk(server: Gunicorn, n: int) -> None:
     assert status == 200 and "<Number" in body and "+12032450412</Number>" in body
 
 
-def events(url: str) -> int:
+def events(url: str, at_least: int = 0) -> int:
+    """Events stored, once there are `at_least` (calls' events are written moments after the
+    answer, by each worker), or after 5 s."""
+    deadline = time.monotonic() + 5
+    while (found := _events(url)) < at_least and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return found
+
+
+def logged(log: Path, words: str) -> None:
+    """Wait until the server's log holds `words` (5 s at most)."""
+    deadline = time.monotonic() + 5
+    while words not in log.read_text(errors="replace") and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def _events(url: str) -> int:
     engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
     try:
         with engine.connect() as connection:
@@ -123,7 +140,7 @@ def test_postgresql_stops_mid_run_and_comes_back(settings, tmp_path):
         server = Gunicorn({**settings, "DATABASE_URL": postgres.url}, tmp_path / "g.log", workers=2)
         try:
             walk(server, 1)
-            before = events(postgres.url)
+            before = events(postgres.url, at_least=4)
             assert before >= 4
             postgres.stop()
             for n in range(2, 5):
@@ -131,7 +148,7 @@ def test_postgresql_stops_mid_run_and_comes_back(settings, tmp_path):
             assert server.health()["database"] == "down"
             postgres.start()
             walk(server, 5)
-            assert events(postgres.url) >= before + 4  # writes resumed, no restart
+            assert events(postgres.url, before + 4) >= before + 4  # writes resumed, no restart
             assert server.health()["database"] == "ok"
         finally:
             server.stop()
@@ -151,16 +168,17 @@ def test_sqlite_becomes_unwritable_mid_run_and_comes_back(settings, tmp_path):
     files = [str(p) for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")) if p.exists()]
     try:
         walk(server, 1)
-        before = events(url)
+        before = events(url, at_least=4)
         subprocess.run(["chattr", "+i", *files], check=True)
         try:
             for n in range(2, 4):
                 walk(server, n)
+            logged(tmp_path / "g.log", "event not stored")  # the writers tried, moments later
             assert events(url) == before  # nothing could be written
         finally:
             subprocess.run(["chattr", "-i", *files], check=True)
         walk(server, 4)
-        assert events(url) >= before + 4
+        assert events(url, at_least=before + 4) >= before + 4
     finally:
         server.stop()
     assert "event not stored" in (tmp_path / "g.log").read_text()

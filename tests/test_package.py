@@ -143,6 +143,7 @@ call = {**people, "CallSid": "CA" + "1" * 32, "CallStatus": "ringing", "Directio
 text = {**people, "MessageSid": "SM" + "1" * 32, "Body": "DETOX"}
 answers = {"voice": post("/voice", call), "unsigned": post("/voice", call, signed=False)[0],
            "sms": post("/sms", text)}
+app.extensions["ivr.store"].later.flush()  # calls' events are written moments after the answer
 with app.extensions["ivr.store"].session() as session:
     events = session.execute(select(Event.kind, func.count()).group_by(Event.kind)).all()
 print(json.dumps({"package": ivr.__file__, "menu": str(app.extensions["ivr.line"].path),

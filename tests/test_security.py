@@ -183,7 +183,7 @@ FAULTS = [
     ("safety net step", "ivr.call.at_message", "/voice/message", {"Digits": "2"}),
     ("transfer result", "ivr.call.dialed", "/voice/dialed", {"DialCallStatus": "busy"}),
     ("prompt text", "ivr.prompts.options_prompt", "/voice/menu", {"Digits": "3"}),
-    ("storage", "ivr.store.Store.note", "/voice/menu", {"Digits": "2"}),
+    ("storage", "ivr.store.Store.note_later", "/voice/menu", {"Digits": "2"}),
     ("storage read", "ivr.store.Store.is_opted_out", "/voice/summary?t=relapse", {"Digits": "2"}),
     ("REST client", "ivr.outbound.Messenger.send", "/voice/summary?t=relapse", {"Digits": "2"}),
     (

@@ -1,0 +1,120 @@
+"""Events written after the answer: requests queue them, one thread per process writes batches.
+
+Only events nothing reads back to decide an answer belong here (the voice line's analytics);
+what must survive a crash (opt-outs, voicemails, call-backs, the text line's own memory) is
+committed before the reply. Writing a batch in one transaction every few milliseconds, instead
+of one transaction per request, is most of what a voice webhook used to spend.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+from weakref import WeakSet
+
+log = logging.getLogger("ivr")
+T = TypeVar("T")
+WAIT = 0.05  # seconds a batch gathers more events before it is written: a killed worker loses this
+MOST = 500  # events in one batch, at most
+FLUSH_WAIT = 10.0  # seconds flush() and a clean shutdown wait for the writer, at most
+IDLE = 1.0  # seconds without events after which the thread ends (the next event starts another)
+
+
+@dataclass(frozen=True)
+class Pending(Generic[T]):
+    """One request's events: when, whose number (hashed when written), and what happened."""
+
+    at: datetime
+    number: str | None
+    notes: Sequence[T]
+
+
+class Later(Generic[T]):
+    """A queue of requests' events and the thread that writes them, `WAIT` seconds at a time.
+
+    `write` stores a batch in one transaction and returns False when it could not (it logs
+    and counts the failure itself, as a request's own write would). `flush()` returns once
+    everything queued before it is written; a clean exit (atexit: gunicorn's SIGTERM, Ctrl-C)
+    flushes too. The thread starts with the first event in each process, so an app built
+    before gunicorn forks its workers still gets one writer per worker, and ends after
+    `IDLE` seconds without events, so a store no one uses holds no thread.
+    """
+
+    def __init__(self, write: Callable[[list[Pending[T]]], bool], wait: float = WAIT):
+        self._write = write
+        self._wait = wait
+        self._changed = threading.Condition()
+        self._queued = self._written = 0
+        self._hurry = threading.Event()
+        self._queue: queue.SimpleQueue[Pending[T]] = queue.SimpleQueue()
+        self._owner: int | None = None  # the process whose thread is writing, None when none is
+        _OPEN.add(self)
+
+    def add(self, at: datetime, number: str | None, notes: Sequence[T]) -> None:
+        """Queue one request's events; they are written within `wait` seconds."""
+        if not notes:
+            return
+        with self._changed:
+            if self._owner != os.getpid():
+                self._start()
+            self._queued += 1
+            self._queue.put(Pending(at, number, notes))
+
+    def flush(self) -> None:
+        """Write everything queued so far before returning (readers of events call this)."""
+        with self._changed:
+            target = self._queued
+            if self._written >= target or self._owner != os.getpid():
+                return
+            self._hurry.set()
+            if not self._changed.wait_for(lambda: self._written >= target, FLUSH_WAIT):
+                log.error("events not written within %s s of a flush", FLUSH_WAIT)
+
+    def _start(self) -> None:
+        """A new writer thread for this process (after a fork, the parent's is not here)."""
+        self._owner = os.getpid()
+        self._queue = queue.SimpleQueue()
+        self._queued = self._written = 0
+        threading.Thread(target=self._run, name="ivr-events", daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                batch = [self._queue.get(timeout=IDLE)]
+            except queue.Empty:
+                with self._changed:  # add() puts under this lock: empty now means no event waits
+                    if self._queue.empty():
+                        self._owner = None
+                        return
+                continue
+            self._hurry.wait(self._wait)
+            self._hurry.clear()
+            while len(batch) < MOST:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                self._write(batch)
+            except Exception:  # the writer must outlive any one batch; the failure is logged
+                log.exception("events not written")
+            with self._changed:
+                self._written += len(batch)
+                self._changed.notify_all()
+
+
+_OPEN: WeakSet[Later[Any]] = WeakSet()
+
+
+@atexit.register
+def _flush_all() -> None:
+    """A clean exit (gunicorn's SIGTERM to a worker, Ctrl-C) writes every queued event first."""
+    for later in list(_OPEN):
+        later.flush()

@@ -1,0 +1,95 @@
+"""Events written after the answer: every queued event is written, in few batches, by a thread
+that comes and goes with the work."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime
+
+from ivr import eventlog
+from ivr.eventlog import Later, Pending
+
+AT = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
+
+
+class Batches:
+    """A writer that keeps what it was given, as the store would in one transaction."""
+
+    def __init__(self, works: bool = True):
+        self.batches: list[list[Pending[str]]] = []
+        self.works = works
+
+    def __call__(self, batch: list[Pending[str]]) -> bool:
+        self.batches.append(batch)
+        return self.works
+
+    def notes(self) -> list[str]:
+        return [note for batch in self.batches for pending in batch for note in pending.notes]
+
+
+def writers() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "ivr-events"]
+
+
+def test_flush_returns_once_every_queued_event_is_written_in_a_few_batches():
+    written = Batches()
+    later: Later[str] = Later(written, wait=0.2)
+    for n in range(300):
+        later.add(AT, f"+1203555{n:04d}", [f"call {n}", f"topic {n}"])
+    later.flush()
+    assert written.notes() == [f"{kind} {n}" for n in range(300) for kind in ("call", "topic")]
+    assert len(written.batches) <= 3  # one transaction for many requests, not one each
+    assert [p.number for b in written.batches for p in b][:2] == ["+12035550000", "+12035550001"]
+
+
+def test_events_are_written_without_a_flush_within_the_wait():
+    written = Batches()
+    later: Later[str] = Later(written, wait=0.01)
+    later.add(AT, None, ["greeting"])
+    deadline = time.monotonic() + 5
+    while not written.batches and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert written.notes() == ["greeting"]
+
+
+def test_a_request_with_no_events_queues_nothing_and_a_flush_with_nothing_queued_returns():
+    written = Batches()
+    later: Later[str] = Later(written)
+    later.add(AT, "+12035550100", [])
+    later.flush()
+    assert written.batches == []
+
+
+def test_a_batch_the_store_could_not_write_does_not_hold_up_the_next(caplog):
+    written = Batches(works=False)  # the store logs and counts its own failure
+    later: Later[str] = Later(written, wait=0.01)
+    later.add(AT, None, ["first"])
+    later.flush()
+    later.add(AT, None, ["second"])
+    later.flush()
+    assert written.notes() == ["first", "second"]
+
+
+def test_the_thread_ends_when_idle_and_the_next_event_starts_another(monkeypatch):
+    monkeypatch.setattr(eventlog, "IDLE", 0.05)
+    written = Batches()
+    later: Later[str] = Later(written, wait=0.01)
+    before = len(writers())
+    later.add(AT, None, ["one"])
+    later.flush()
+    deadline = time.monotonic() + 5
+    while len(writers()) > before and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(writers()) == before  # a store no one uses keeps no thread
+    later.add(AT, None, ["two"])
+    later.flush()
+    assert written.notes() == ["one", "two"]
+
+
+def test_a_clean_exit_writes_what_is_queued():
+    written = Batches()
+    later: Later[str] = Later(written, wait=60)  # the thread would sit on it for a minute
+    later.add(AT, None, ["last words"])
+    eventlog._flush_all()  # what atexit runs when gunicorn stops a worker cleanly
+    assert written.notes() == ["last words"]
