@@ -209,6 +209,13 @@ def _prompts(line: Line, lang: str, problems: list) -> None:
             problems.append(Problem("menus.yaml", ("messages", name, lang), reason))
 
 
+class _Sample(dict[str, str]):
+    """Sample values to fill a text with; a placeholder added since reads as one short word."""
+
+    def __missing__(self, name: str) -> str:
+        return "soon"
+
+
 def _texts(line: Line, lang: str, problems: list) -> None:
     menu = texting.menu_text(line, lang)
     problems += _sms(
@@ -217,9 +224,10 @@ def _texts(line: Line, lang: str, problems: list) -> None:
     for name, text in line.spec.messages:
         if not name.startswith("sms_"):
             continue
-        sent = texting.outgoing(text[lang].format(keywords="", menu=menu, when=SAMPLE_WHEN[lang]))
+        sample = _Sample(keywords="", menu=menu, when=SAMPLE_WHEN[lang])
+        sent = texting.outgoing(text[lang].format_map(sample))
         problems += _sms("menus.yaml", ("messages", name, lang), "as sent", segments.count(sent))
         # Keyword lists are not prose: read the message's own words only.
-        prose = text[lang].format(keywords="", menu="", when=SAMPLE_WHEN[lang])
+        prose = text[lang].format_map(_Sample(keywords="", menu="", when=SAMPLE_WHEN[lang]))
         if reason := too_hard(readability(prose, lang), lang):
             problems.append(Problem("menus.yaml", ("messages", name, lang), reason))

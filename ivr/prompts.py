@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import re
-
 from .menus import Line
+from .wording import fill
 
 WORDS_PER_MINUTE = 150
 OTHER = {"en": "es", "es": "en"}
@@ -18,9 +17,7 @@ def key_name(key: str, lang: str) -> str:
 
 def say(line: Line, name: str, lang: str, **fields: str) -> str:
     """A fixed message in `lang` with its placeholders filled in."""
-    text = getattr(line.spec.messages, name)[lang].format(**fields)
-    # A filled-in value may end a sentence with its own period ("9 a.m.").
-    return re.sub(r"(?<!\.)\.\.(?!\.)", ".", text)
+    return fill(getattr(line.spec.messages, name)[lang], **fields)
 
 
 def keys_for(line: Line, lang: str) -> dict[str, str]:

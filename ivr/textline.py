@@ -28,7 +28,7 @@ from .compliance import (
 from .crisis import MODEL, DangerKind
 from .menus import ECHO_MIN, ECHO_WORDS, Line, normalize_word
 from .texting import menu_text, outgoing, topic_text
-from .wording import fold, tokens
+from .wording import fill, fold, tokens
 
 LEADING = {"INFO", "ABOUT", "ON", "SOBRE", "ACERCA", "DE", "MAS", "MORE", "PLEASE", "PORFAVOR"}
 FUZZY_CUTOFF = 80  # rapidfuzz ratio; tests check that no two keywords are this close
@@ -196,7 +196,7 @@ def _opt_out_words(text: str) -> str | None:
 
 
 def _message(line: Line, name: str, lang: str, **fields: str) -> str:
-    return outgoing(getattr(line.spec.messages, name)[lang].format(**fields))
+    return outgoing(fill(getattr(line.spec.messages, name)[lang], **fields))
 
 
 def reply_to(

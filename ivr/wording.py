@@ -103,6 +103,17 @@ NOT_A_LETTER = re.compile(r"[^a-z0-9]+")
 OD = re.compile(r"\bod(?:['’`´](?:d|ed|s|ing|in)|ed|eed|s|ing|in|eing)\b")
 
 
+DOUBLE_PERIOD = re.compile(r"(?<!\.)\.\.(?!\.)")  # "at 9 a.m.." (an ellipsis stays)
+
+
+def fill(template: str, **fields: str) -> str:
+    """A message with its placeholders filled in, spoken or texted.
+
+    A filled-in value may end a sentence with its own period ("9 a.m."): one period stays.
+    """
+    return DOUBLE_PERIOD.sub(".", template.format(**fields))
+
+
 def fold(text: str) -> str:
     """Lower-case without accents (ñ becomes n), apostrophes removed inside words."""
     folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text).lower())

@@ -1,7 +1,7 @@
 """Issue 10, audited item by item: the gaps the other files left, each pinned by a test.
 
-Where the line is still wrong today the test is `xfail(strict=True)` with the reason: it
-turns into a failure the day the product code is fixed, so the marker goes with the fix.
+The two bugs it found still open (the texted call-back's "9 a.m..", a new SMS placeholder
+crashing `ivr check`) were then fixed; their tests failed before the fix.
 """
 
 from __future__ import annotations
@@ -27,14 +27,10 @@ NIGHT = datetime.fromisoformat("2026-12-01T22:00:00-05:00")  # closed; opens tom
 
 
 # Bug: "the English call-back text ends 'at 9 a.m..' (double period)" ------------------
-# The spoken call-back was fixed (prompts.say folds "a.m.." and test_call pins it); the
-# text reply to CALL / LLAMAR goes through textline._message, which does not.
+# Spoken and texted replies are now filled by one function (wording.fill), which keeps one
+# period when a filled-in value ends with its own.
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="textline._message fills {when} without the double-period fold prompts.say has",
-)
 def test_the_texted_call_back_after_hours_has_no_double_period(line):
     reply = textline.reply_to(line, "CALL", False, now=NIGHT)
     assert reply.body == (
@@ -52,14 +48,9 @@ def test_the_spanish_texted_call_back_after_hours_reads_as_written(line):
 
 
 # Bug: "ivr check crashes with KeyError on a new SMS placeholder" ----------------------
-# lint._texts formats every sms_* message with only keywords, menu and when.
+# lint._texts formatted every sms_* message with only keywords, menu and when.
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=KeyError,
-    reason="lint._texts formats sms_* messages with a fixed set of sample values",
-)
 def test_check_survives_a_newly_registered_sms_placeholder(menu_copy, monkeypatch):
     monkeypatch.setitem(schema.PLACEHOLDERS, "sms_callback", {"when", "opens"})
     text = menu_copy.read_text(encoding="utf-8")
