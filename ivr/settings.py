@@ -26,6 +26,9 @@ CHECKOUT = PACKAGE.parent  # the repository root, when running from a source che
 PACKAGED = PACKAGE / "data"  # the copies setup.py puts in a built wheel
 
 
+YES, NO = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
+
+
 class SettingsError(ValueError):
     """A setting is missing or malformed; the app must not start."""
 
@@ -111,8 +114,11 @@ def parse_now(value: str) -> datetime:
 def _coerce(name: str, kind: type, raw: object) -> object:
     if not isinstance(raw, str):
         return raw
-    if kind is bool:
-        return raw.strip().lower() not in {"0", "false", "no", "off", ""}
+    if kind is bool:  # a typo ("flase") must not switch a safeguard on or off silently
+        word = raw.strip().lower()
+        if word not in YES | NO:
+            raise SettingsError(f"{name}: not true or false: {raw!r}")
+        return word in YES
     if kind is int:
         try:
             return int(raw)

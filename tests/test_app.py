@@ -73,3 +73,15 @@ def test_ivr_now_is_the_app_clock():
 def test_numbers_settings_must_be_numbers():
     with pytest.raises(SettingsError, match="IVR_RETENTION_DAYS: not a whole number"):
         load_settings({"IVR_RETENTION_DAYS": "ninety"})
+
+
+@pytest.mark.parametrize(
+    ("raw", "checked"), [("true", True), ("1", True), ("On", True), ("false", False), ("0", False)]
+)
+def test_switches_read_the_usual_words(raw, checked):
+    assert load_settings({"IVR_VALIDATE_SIGNATURES": raw}).IVR_VALIDATE_SIGNATURES is checked
+
+
+def test_a_misspelt_switch_stops_the_app_instead_of_guessing():
+    with pytest.raises(SettingsError, match="IVR_VALIDATE_SIGNATURES: not true or false"):
+        load_settings({"IVR_VALIDATE_SIGNATURES": "flase"})
