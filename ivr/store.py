@@ -343,11 +343,15 @@ class Store:
             )
             if s.execute(waiting.limit(1)).first() is not None:
                 return None
-            row = Request(kind="missed-call", channel="voice", number=number, language=language)
-            row.at, row.topic = at, topic
-            s.add(row)
-            s.flush()
-            return row.id
+            row = Request(
+                kind="missed-call",
+                channel="voice",
+                number=number,
+                language=language,
+                at=at,
+                topic=topic,
+            )
+            return self._added(s, row)
 
     def waiting(self) -> list[Request]:
         """Requests no one has handled yet, oldest first."""

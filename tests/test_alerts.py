@@ -216,3 +216,13 @@ def test_a_crisis_text_alert_links_the_crisis_entry(alerting, prism):
         "Crisis text on the help line (overdose, in English). The 911 and 988 reply was sent. "
         f"No details are kept. http://localhost/staff/entry/{entry.id}"
     )
+
+
+def test_alerts_are_purged_with_the_rest_and_the_on_call_stays(alerting, prism):
+    from datetime import timedelta
+
+    voicemail(alerting, prism)
+    store = alerting.extensions["ivr.store"]
+    store.purge(NOW + timedelta(days=1))
+    assert alert_rows(alerting) == []
+    assert store.line_state().alert_number == ALERT  # what an admin set is not a record to purge
