@@ -9,6 +9,7 @@ in, registered only when IVR_ENV is development or test: in production it does n
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from flask import (
     Blueprint,
@@ -22,13 +23,16 @@ from flask import (
 )
 from flask_wtf.csrf import CSRFError
 
-from . import edge, menumap, staff
+from . import edge, staff
 from .driver import SimulatorError
 from .moments import PreviewError, choices
 from .preview import KEYS, MOVES, TEXT_MOST, WORDS_MOST, Played, Preview, call_state, texter
 from .sandbox import sandbox
 from .schema import LANGS
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from .menumap import Node
 
 bp = Blueprint("console", __name__, url_prefix="/staff")
 dev = Blueprint("preview", __name__)  # /preview: development and test only
@@ -126,6 +130,8 @@ def map_page() -> str:
     languages = {code: line.spec.languages[code].name for code in LANGS}
     lang = request.args.get("lang", "en")
     lang = lang if lang in languages else "en"
+    from . import menumap  # its reading-level measure (textstat) loads only for this page
+
     root = _map()
     rows = [(node, len(node.keys.split())) for node in menumap.walk(root)]
     return render_template(
@@ -137,11 +143,13 @@ def map_page() -> str:
     )
 
 
-def _map() -> menumap.Node:
+def _map() -> Node:
     """The map of the loaded menu, built once (reading levels take a while to measure)."""
+    from . import menumap
+
     line = edge.line()
     kept = current_app.extensions.get("ivr.map")
     if kept is None or kept[0] is not line:
         kept = current_app.extensions["ivr.map"] = (line, menumap.build(line))
-    root: menumap.Node = kept[1]
+    root: Node = kept[1]
     return root

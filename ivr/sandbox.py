@@ -22,7 +22,6 @@ from pathlib import Path
 
 from flask import Flask, has_request_context, request
 
-from . import migrate
 from .driver import fresh_sid
 from .outbound import OutboundError
 from .settings import Settings
@@ -87,6 +86,8 @@ def _make(app: Flask) -> Flask:
     path = values["DATABASE_URL"].removeprefix("sqlite:///")
     with open(f"{path}.lock", "w") as lock:  # one worker migrates; the others wait, then see it
         fcntl.flock(lock, fcntl.LOCK_EX)
+        from . import migrate  # alembic loads only in a worker that plays the preview
+
         migrate.upgrade(copy.extensions["ivr.store"].engine)
     return copy
 
