@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from ivr import create_app
@@ -85,3 +88,15 @@ def test_switches_read_the_usual_words(raw, checked):
 def test_a_misspelt_switch_stops_the_app_instead_of_guessing():
     with pytest.raises(SettingsError, match="IVR_VALIDATE_SIGNATURES: not true or false"):
         load_settings({"IVR_VALIDATE_SIGNATURES": "flase"})
+
+
+def test_a_worker_loads_no_tool_that_only_staff_pages_or_the_cli_use(tmp_path):
+    """Memory per worker (issue 11): the reading-level measure (textstat, for the map) and
+    the migration tool (alembic, for the preview's practice copy) load only when used."""
+    code = (
+        "import sys, ivr\n"
+        f"ivr.create_app({{'DATABASE_URL': 'sqlite:///{tmp_path}/a.db', 'IVR_ENV': 'test'}})\n"
+        "print(sorted({'textstat', 'alembic', 'mako', 'pygments'} & set(sys.modules)))\n"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert loaded.stdout.strip() == "[]", loaded.stderr
