@@ -38,7 +38,19 @@ CORE = (
     "moments",  # the preview's moments: now, after hours, holidays
 )
 MENU_MODEL = ("schema", "menus", "problems")
-STORAGE = ("store", "tables", "engine")
+STORAGE = (
+    "store",
+    "store_base",
+    "store_queue",
+    "store_deliveries",
+    "store_texts",
+    "store_line",
+    "store_staff",
+    "store_callbacks",
+    "store_events",
+    "tables",
+    "engine",
+)
 ACCOUNTS = ("accounts",)  # the staff console's rules: emails, roles, passwords, hashes
 STAFF_CONSOLE = {
     "ivr.staff",
@@ -66,6 +78,14 @@ DATABASE = {
     "alembic",
     "psycopg",
     "ivr.store",
+    "ivr.store_base",
+    "ivr.store_queue",
+    "ivr.store_deliveries",
+    "ivr.store_texts",
+    "ivr.store_line",
+    "ivr.store_staff",
+    "ivr.store_callbacks",
+    "ivr.store_events",
     "ivr.tables",
     "ivr.engine",
     "ivr.migrate",

@@ -1,0 +1,194 @@
+"""What every part of the store shares: the transaction, the keyed hashes, claims and events."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Engine, Result, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from .eventlog import Later
+from .oncall import OnCall
+from .privacy import caller_hash, last_four
+from .tables import AuditEntry, Base, CallBack, Delivery, Event, LineState, Request
+
+ENTRY = "{entry}"  # in a staff alert's words: the id of the entry it is about, filled in here
+DRIVER_FAULTS = (OverflowError, ValueError)  # raised by drivers for values they cannot bind
+
+
+class StoreError(Exception):
+    """The database could not do what was asked (down, locked, read-only)."""
+
+
+@dataclass(frozen=True)
+class Note:
+    """One event to keep: what happened. The number and the words are hashed on the way in."""
+
+    channel: str
+    kind: str
+    language: str | None = None
+    topic: str | None = None
+    detail: str | None = None
+    said: str | None = None  # the normalised words, kept only as a keyed hash
+
+
+def _changed(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE changed: its result is a CursorResult, typed as a Result."""
+    return cast(CursorResult[Any], result).rowcount
+
+
+def _audit(
+    at: datetime, who: str, what: str, request_id: int | None = None, note: str | None = None
+) -> AuditEntry:
+    """One audit entry, each field cut to its column."""
+    return AuditEntry(
+        at=at, who=who[:80], what=what[:24], request_id=request_id, note=note and note[:200]
+    )
+
+
+class StoreBase:
+    """The connection and the steps the other parts of the Store share (see ivr.store)."""
+
+    engine: Engine
+    later: Later[Note]  # analytics written after answers
+    _reader: Engine
+    _secret: str
+    _lock: threading.Lock
+    _failed_writes: int
+
+    @contextmanager
+    def session(self, reading: bool = False) -> Iterator[Session]:
+        """A transaction that commits on success; any database or driver fault becomes StoreError.
+
+        SQLAlchemy wraps what the driver calls its errors, but not everything a driver
+        raises: SQLite's OverflowError for an integer past 64 bits, or a UnicodeEncodeError
+        for a lone surrogate. The same input must fail the same way on both engines.
+        `reading`: the transaction only reads (on SQLite it then waits for no writer).
+        """
+        bind = self._reader if reading else self.engine
+        try:
+            with Session(bind, expire_on_commit=False) as session, session.begin():
+                yield session
+        except (SQLAlchemyError, self.engine.dialect.loaded_dbapi.Error, *DRIVER_FAULTS) as exc:
+            raise StoreError(type(exc).__name__) from exc
+
+    def caller(self, number: str | None) -> str | None:
+        """The keyed hash that stands for a number in events."""
+        return caller_hash(self._secret, number) if number else None
+
+    def said(self, number: str | None, words: str | None) -> str | None:
+        """The keyed hash that stands for what a number wrote (already normalised), never the words.
+
+        The number is part of the hashed text, so the same words from two numbers never match.
+        """
+        if words is None:
+            return None
+        message = f"said\0{number or ''}\0{words}".encode()
+        return hmac.new(self._secret.encode(), message, hashlib.sha256).hexdigest()[:32]
+
+    def _insert(self, session: Session, table: type[Base], **values: object) -> bool:
+        """Insert unless the primary key exists; True when this call inserted it."""
+        statement = _insert_once(self.engine.dialect.name, table)
+        return session.execute(statement, values).first() is not None
+
+    def _claim(
+        self,
+        s: Session,
+        key: str,
+        at: datetime,
+        reply: str | None = None,
+        unsent: str | None = None,
+    ) -> bool:
+        return self._insert(s, Delivery, key=key[:120], at=at, reply=reply, unsent=unsent)
+
+    def _events(self, s: Session, at: datetime, number: str | None, notes: Sequence[Note]) -> None:
+        """Insert events as plain rows (no ORM bookkeeping: they are written, never read back)."""
+        caller = self.caller(number)
+        rows = [
+            {
+                "at": at,
+                "channel": note.channel,
+                "kind": note.kind,
+                "caller": caller,
+                "language": note.language,
+                "topic": note.topic,
+                "detail": note.detail and note.detail[:80],
+                "said": self.said(number, note.said),
+            }
+            for note in notes
+        ]
+        if rows:
+            s.execute(insert(Event), rows)
+
+    # Shared by the waiting list and by texts: a new entry, and the missed calls it closes.
+
+    @staticmethod
+    def _added(s: Session, row: Request) -> int:
+        s.add(row)
+        s.flush()
+        return row.id
+
+    def _close_missed(self, s: Session, number: str, at: datetime, note: str) -> None:
+        """This number's waiting missed calls give way to its new entry: one person, one entry.
+
+        One no one has tried to call back is dropped (the new entry is the same person,
+        waiting since a moment later); one someone called back is marked handled by the
+        line, saying what followed, so that call-back stays on record.
+        """
+        missed = select(Request.id).where(
+            Request.kind == "missed-call",
+            Request.number == number,
+            Request.handled_at.is_(None),
+        )
+        tried = select(CallBack.request_id)
+        s.execute(delete(Request).where(Request.id.in_(missed), Request.id.not_in(tried)))
+        s.execute(
+            update(Request)
+            .where(Request.id.in_(missed))
+            .values(handled_by="the line", handled_at=at, handled_note=note[:200])
+        )
+
+
+# Statements the webhooks run on every request, built once (their values are bound at run time):
+# building a SQLAlchemy statement costs more than running it.
+
+
+@cache
+def _insert_once(dialect: str, table: type[Base]) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING the key, for one table on one engine."""
+    insert_for = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    key = table.__mapper__.primary_key[0]
+    return insert_for(table).on_conflict_do_nothing().returning(key)
+
+
+def _masked(number: str | None) -> str:
+    """A staff number as the audit list shows it: its last 4 digits."""
+    return f"ending in {last_four(number)}" if number else "none"
+
+
+def _on_call(row: LineState | None) -> OnCall:
+    """The stored row as a value the core takes."""
+    if row is None:
+        return OnCall()
+    return OnCall(
+        row.staff_line,
+        row.backup_line,
+        row.alert_number,
+        row.on_call_by,
+        row.on_call_at,
+        row.hours_state,
+        row.hours_reason,
+        row.hours_until,
+        row.hours_by,
+        row.hours_at,
+    )

@@ -1,0 +1,230 @@
+"""One text: opt-outs, what the line knows of a texter, and everything one text stores."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any, Literal
+
+from sqlalchemy import BindParameter, Select, bindparam, delete, func, select, update
+from sqlalchemy.orm import Session
+
+from .oncall import OnCall
+from .store_base import ENTRY, Note, StoreBase, _changed, _on_call
+from .tables import Delivery, Event, LineState, OptOut, Request
+
+Keep = Literal["opt-out", "opt-in", "callback", "crisis"]
+
+
+@dataclass(frozen=True)
+class Recalled:
+    """What the line knew of a number when its text arrived, read in one transaction."""
+
+    reply: str | None = None  # the reply this delivery already got: it is a retry
+    opted_out: bool = False
+    language: str | None = None  # the language of its last text
+    replies: int = 0  # replies in the last minute
+    notices: int = 0  # "please wait" notices in the last minute
+    repeats: int = 0  # replies to these same words in the repeat window
+    state: OnCall | None = None  # the console's on-call and open/close (None: not readable)
+
+
+class TextStore(StoreBase):
+    """Opt-outs, and each text recalled then kept, each in one transaction."""
+
+    # Opt-outs ---------------------------------------------------------------
+
+    def opt_out(
+        self,
+        number: str,
+        words: str,
+        at: datetime,
+        once: str | None = None,
+        reply: str | None = None,
+    ) -> bool | None:
+        """Record that `number` wants no texts; True if it was not opted out before.
+
+        With `once`, a delivery key, the delivery is claimed with its `reply` in the same
+        transaction; None when it was claimed before. The opt-out is stored either way, so
+        no delivery can confirm it without it being kept.
+        """
+        with self.session() as s:
+            first = self._claim(s, once, at, reply) if once else True
+            added = self._insert(s, OptOut, number=number, at=at, words=words[:40])
+            return added if first else None
+
+    def opt_in(
+        self,
+        number: str,
+        once: str | None = None,
+        at: datetime | None = None,
+        reply: str | None = None,
+    ) -> bool | None:
+        """Let `number` get texts again; True if it had opted out.
+
+        With `once` (and `at`), claimed with its `reply` as for opt_out; None when claimed before.
+        """
+        with self.session() as s:
+            first = self._claim(s, once, at or datetime.now(UTC), reply) if once else True
+            removed = _changed(s.execute(delete(OptOut).where(OptOut.number == number))) > 0
+            return removed if first else None
+
+    def is_opted_out(self, number: str) -> bool:
+        """True when `number` asked for no texts."""
+        with self.session(reading=True) as s:
+            return s.get(OptOut, number) is not None
+
+    # One text: what is known, then everything it stores, each in one transaction ----------
+
+    def recall_text(
+        self, key: str, number: str, said: str, minute_ago: datetime, window_start: datetime
+    ) -> Recalled:
+        """What the line knows of `number` as its text (`key`, these `said` words) arrives:
+        one query, one round trip."""
+        values = {
+            "key": key[:120],
+            "number": number,
+            "caller": self.caller(number),
+            "said": self.said(number, said),
+            "minute_ago": minute_ago,
+            "window_start": window_start,
+            "since": min(minute_ago, window_start),
+        }
+        with self.session(reading=True) as s:
+            found = s.execute(_recall_text(), values).one()
+            state = _on_call(s.get(LineState, 1))
+        reply, opted_out, language, replies, notices, repeats = found
+        if key and reply is not None:
+            return Recalled(reply=reply, state=state)
+        return Recalled(None, bool(opted_out), language, replies, notices, repeats, state)
+
+    def keep_text(
+        self,
+        at: datetime,
+        key: str,
+        number: str,
+        note: Note,
+        reply: str | None = None,
+        keep: Keep | None = None,
+        words: str = "",
+        unsent: str | None = None,
+    ) -> bool:
+        """Everything one text stores, in one transaction: the delivery claimed with its reply
+        and the staff alert it owes, the opt-out, opt-in or call-back request it asked for,
+        and its event. False (and nothing stored) when the delivery was claimed before.
+        """
+        with self.session() as s:
+            if key and not self._claim(s, key, at, reply):
+                return False
+            entry: int | None = None
+            if keep == "opt-out":
+                self._insert(s, OptOut, number=number, at=at, words=words[:40])
+            elif keep == "opt-in":
+                s.execute(delete(OptOut).where(OptOut.number == number))
+            elif keep == "callback":
+                row = Request(
+                    kind="callback", channel="sms", number=number, language=note.language, at=at
+                )
+                entry = self._added(s, row)
+                self._close_missed(s, number, at, f"followed by a call-back request (#{entry})")
+            elif keep == "crisis" and number:
+                entry = self._crisis_waiting(s, number)
+                if entry is None:
+                    # The words are not kept: the entry says a crisis reply went out, and when.
+                    row = Request(
+                        kind="crisis-text",
+                        channel="sms",
+                        number=number,
+                        language=note.language,
+                        topic=note.topic if note.topic in ("overdose", "suicide") else None,
+                        at=at,
+                    )
+                    entry = self._added(s, row)
+            if key and unsent:
+                owed = unsent.replace(ENTRY, str(entry or 0))
+                s.execute(update(Delivery).where(Delivery.key == key[:120]).values(unsent=owed))
+            self._events(s, at, number, [note])
+            return True
+
+    def _crisis_waiting(self, s: Session, number: str) -> int | None:
+        """The crisis text of this number that already waits, if any: one entry, not one a text."""
+        waiting = select(Request.id).where(
+            Request.kind == "crisis-text", Request.number == number, Request.handled_at.is_(None)
+        )
+        return s.scalar(waiting.limit(1))
+
+    def _replies(self, number: str, since: datetime) -> Select[int]:
+        """A count of the texts the line answered this number since `since`."""
+        return (
+            select(func.count())
+            .select_from(Event)
+            .where(
+                Event.caller == self.caller(number),
+                Event.channel == "sms",
+                Event.detail == "reply",
+                Event.at >= since,
+            )
+        )
+
+    def _last_language_query(self, number: str) -> Select[str | None]:
+        return (
+            select(Event.language)
+            .where(
+                Event.caller == self.caller(number),
+                Event.channel == "sms",
+                Event.language.is_not(None),
+            )
+            .order_by(Event.at.desc(), Event.id.desc())
+            .limit(1)
+        )
+
+    def replies_since(
+        self, number: str, since: datetime, kind: str | None = None, said: str | None = None
+    ) -> int:
+        """How many texts the line answered this number since `since`.
+
+        Only replies of one kind, if `kind` is given; only replies to the same normalised
+        words, if `said` is given.
+        """
+        with self.session(reading=True) as s:
+            query = self._replies(number, since)
+            if kind:
+                query = query.where(Event.kind == kind)
+            if said is not None:
+                query = query.where(Event.said == self.said(number, said))
+            return s.execute(query).scalar_one()
+
+    def last_language(self, number: str) -> str | None:
+        """The language of the last text event from this number, or None if it never texted."""
+        if not number:
+            return None
+        with self.session(reading=True) as s:
+            return s.scalar(self._last_language_query(number))
+
+
+@cache
+def _recall_text() -> Select[Any]:
+    """One query for what the line knows of a texter (see Store.recall_text)."""
+    minute_ago: BindParameter[datetime] = bindparam("minute_ago")
+    since: BindParameter[datetime] = bindparam("since")
+    mine = (Event.caller == bindparam("caller"), Event.channel == "sms")
+    replies = select(func.count()).select_from(Event)
+    replies = replies.where(*mine, Event.detail == "reply", Event.at >= since)
+    last_language = (
+        select(Event.language)
+        .where(*mine, Event.language.is_not(None))
+        .order_by(Event.at.desc(), Event.id.desc())
+        .limit(1)
+    )
+    same = (Event.said == bindparam("said"), Event.at >= bindparam("window_start"))
+    return select(
+        select(Delivery.reply).where(Delivery.key == bindparam("key")).scalar_subquery(),
+        select(func.count()).where(OptOut.number == bindparam("number")).scalar_subquery(),
+        last_language.scalar_subquery(),
+        replies.with_only_columns(func.count().filter(Event.at >= minute_ago)).scalar_subquery(),
+        replies.with_only_columns(
+            func.count().filter(Event.at >= minute_ago, Event.kind == "wait")
+        ).scalar_subquery(),
+        replies.with_only_columns(func.count().filter(*same)).scalar_subquery(),
+    )
