@@ -38,11 +38,6 @@ class Line:
     path: Path
     warnings: tuple[Problem, ...] = ()
 
-    @property
-    def main(self) -> Menu:
-        """The menu every call starts in."""
-        return self.spec.menus["main"]
-
     def parent(self, menu_id: str) -> str | None:
         """The menu that leads to `menu_id` (None for main)."""
         for parent_id, menu in self.spec.menus.items():

@@ -15,7 +15,7 @@ from .settings import shipped
 MIGRATIONS = shipped("migrations")
 
 
-def _config(engine: Engine, connection: Connection) -> Config:
+def _config(connection: Connection) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
@@ -25,10 +25,10 @@ def _config(engine: Engine, connection: Connection) -> Config:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema up to `revision` (default: the newest)."""
     with engine.begin() as connection:
-        command.upgrade(_config(engine, connection), revision)
+        command.upgrade(_config(connection), revision)
 
 
 def downgrade(engine: Engine, revision: str = "base") -> None:
     """Take the schema down to `revision` (default: empty)."""
     with engine.begin() as connection:
-        command.downgrade(_config(engine, connection), revision)
+        command.downgrade(_config(connection), revision)

@@ -119,7 +119,7 @@ def _says(spoken: list[str], phrase: str) -> bool:
     return False
 
 
-def spoken_key(line: Line, lang: str, speech: str) -> str | None:
+def spoken_key(lang: str, speech: str) -> str | None:
     """A key said as a word or digit ("two", "dos", "2"), when that is all that was said."""
     spoken = words(speech)
     if len(spoken) == 1:
@@ -219,7 +219,7 @@ class Intent:
 
 def intent(line: Line, lang: str, menu_id: str | None, heard: Heard) -> Intent:
     """Turn a key, or words, or nothing, into one intent: keys, then crisis words, then the rest."""
-    key = heard.key or spoken_key(line, lang, heard.speech)
+    key = heard.key or spoken_key(lang, heard.speech)
     if key:
         keys = line.spec.keys
         named: dict[str, IntentKind] = {

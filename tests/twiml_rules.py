@@ -80,7 +80,6 @@ ATTRIBUTES = {
     "Hangup": set(),
     "Message": {"to", "from", "action", "method", "statusCallback"},
 }
-EMPTY = {"Hangup", "Response"}
 MAX_BYTES = 64_000
 MAX_SAY_CHARS = 3_000  # Amazon Polly voices
 MAX_HINTS, MAX_HINT_CHARS = 500, 100  # <Gather hints>: warning 13330 past these
