@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 from ivr import accounts, migrate
@@ -22,7 +23,15 @@ from ..caller import Caller
 from ..conftest import app_settings
 from ..server import Gunicorn
 from .conftest import ADDED, ADMIN, COUNSELOR, COUNSELOR_PHONE, PASSWORD, Console
-from .test_console import assert_focus_seen, sign_in, tab_through, text, visit, wait_for_path
+from .test_console import (
+    assert_focus_seen,
+    leave_a_voicemail,
+    sign_in,
+    tab_through,
+    text,
+    visit,
+    wait_for_path,
+)
 
 LINE = "+12032450412"  # the shipped menu's public number and staff line
 CALLER = "+12035550123"
@@ -179,3 +188,49 @@ def test_an_undelivered_alert_is_shown_in_the_console(console, page, prism):
     assert "not delivered (Twilio could not reach the phone), error 30003" in section.text
     assert "It could not be sent again: no backup line is set." in section.text
     page.check_page(f"{console.engine}-queue-alert-not-delivered")
+
+
+def call_back_and_talk(page, console, prism, entry_id: int, number: str) -> None:
+    """Press Call back on an entry; Twilio then drives the counselor's leg through the signed
+    webhooks: answered, 1 pressed, bridged to `number` under the center's, 95 s of talk."""
+    mark = prism.mark()
+    click(page, f"Call back #{entry_id} as the center")
+    calling = f"Calling your phone now for #{entry_id}."
+    WebDriverWait(page.driver, 10).until(
+        lambda d: any(
+            e.text.startswith(calling) for e in d.find_elements(By.CSS_SELECTOR, "[role=status]")
+        )
+    )
+    [create] = [seen for seen in prism.requests(mark) if seen.path.endswith("/Calls.json")]
+    assert create.valid and create.form["To"] == COUNSELOR_PHONE
+    leg = Caller(console.wire, number=LINE, line_number=COUNSELOR_PHONE)
+    leg.sid = console.store.callbacks([entry_id])[entry_id].call_sid
+    leg.post(urlsplit(create.form["Url"]).path, AnsweredBy="human")
+    assert f"This is your call-back of entry {entry_id}" in leg.heard
+    leg.press("1")
+    dial = leg.dial
+    assert (dial.get("callerId"), dial.find("Number").text) == (LINE, number)
+    leg.post(dial.get("action"), DialCallStatus="completed", DialCallDuration="95")
+
+
+def test_a_voicemail_and_a_crisis_text_are_called_back_and_handled_end_to_end(console, page, prism):
+    """Issue 12's whole promise, on each engine: a simulated call leaves a voicemail and a
+    simulated text is a crisis; both wait, each is called back as the center and handled."""
+    leave_a_voicemail(console)
+    assert "911" in text(console, "i think my brother is overdosing", "SM" + "6" * 32)
+    waiting = {request.kind: request for request in console.store.waiting()}
+    assert set(waiting) == {"voicemail", "crisis-text"}
+    sign_in(page, console, COUNSELOR)
+    for kind, number in (("voicemail", CALLER), ("crisis-text", TEXTER)):
+        entry = waiting[kind]
+        call_back_and_talk(page, console, prism, entry.id, number)
+        page.driver.refresh()
+        assert "connected with the caller for 2 min" in page.driver.page_source
+        note = page.driver.find_element(By.ID, f"note-{entry.id}")
+        note.send_keys("Called back, safe for now", Keys.ENTER)
+        assert status_says(page) == f"#{entry.id} is marked handled."
+    assert console.store.waiting() == []
+    visit(page, console, "/staff/handled", "handled-end-to-end")
+    rows = [row.text for row in page.driver.find_elements(By.CSS_SELECTOR, "tbody tr")]
+    assert len(rows) == 2 and all("Called back, safe for now" in row for row in rows), rows
+    assert all(COUNSELOR in row for row in rows), rows
