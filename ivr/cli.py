@@ -213,6 +213,19 @@ def parse_age(value: str) -> timedelta:
     return timedelta(**{units[unit]: int(number)})
 
 
+def database_failed(command: str, exc: StoreError) -> int:
+    """Say on stderr why a command could not use the database, plainly; exit status 1."""
+    reason = f"{exc} {exc.__cause__ or ''}"  # the driver's words are on the cause
+    if re.search(r"no such table|does not exist|UndefinedTable", reason, re.I):
+        print(
+            f"{command} failed: the database has no tables yet; run `ivr db upgrade` first.",
+            file=sys.stderr,
+        )
+    else:
+        print(f"{command} failed: the database could not do it ({exc})", file=sys.stderr)
+    return 1
+
+
 def purge(older_than: timedelta | None) -> int:
     """Delete handled requests, events and deliveries past the retention period."""
     settings = app_settings()
@@ -221,13 +234,7 @@ def purge(older_than: timedelta | None) -> int:
     try:
         done = _store().purge(now - age)
     except StoreError as exc:
-        reason = f"{exc} {exc.__cause__ or ''}"  # the driver's words are on the cause
-        missing = re.search(r"no such table|does not exist|UndefinedTable", reason, re.I)
-        if missing:
-            print("purge failed: the database has no tables yet; run `ivr db upgrade` first.")
-        else:
-            print(f"purge failed: the database could not do it ({exc})", file=sys.stderr)
-        return 1
+        return database_failed("purge", exc)
     print(
         f"purged rows older than {age.days} days: {done.requests} handled voicemails and "
         f"call-backs, {done.events} events, {done.deliveries} delivery records"
@@ -305,8 +312,7 @@ def queue() -> int:
     try:
         waiting = _store().waiting()
     except StoreError as exc:
-        print(f"queue failed: database error {exc} (has `ivr db upgrade` run?)", file=sys.stderr)
-        return 1
+        return database_failed("queue", exc)
     if not waiting:
         print("No one is waiting.")
     zone = _center_zone() if waiting else None
@@ -323,8 +329,7 @@ def handle(request_id: int, by: str) -> int:
     try:
         done = _store().handle(request_id, by, datetime.now(UTC))
     except StoreError as exc:
-        print(f"handle failed: database error {exc} (has `ivr db upgrade` run?)", file=sys.stderr)
-        return 1
+        return database_failed("handle", exc)
     print(f"#{request_id} handled by {by}." if done else f"#{request_id} is not waiting.")
     return 0 if done else 1
 
@@ -385,10 +390,7 @@ def staff(args: argparse.Namespace) -> int:
     except accounts.AccountError as exc:
         print(f"ivr staff {args.action}: {exc}; nothing was changed", file=sys.stderr)
     except StoreError as exc:
-        print(
-            f"ivr staff {args.action}: database error {exc} (has `ivr db upgrade` run?)",
-            file=sys.stderr,
-        )
+        return database_failed(f"ivr staff {args.action}", exc)
     return 1
 
 
