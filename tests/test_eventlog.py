@@ -7,6 +7,8 @@ import threading
 import time
 from datetime import UTC, datetime
 
+import pytest
+
 from ivr import eventlog
 from ivr.eventlog import Later, Pending
 
@@ -93,3 +95,26 @@ def test_a_clean_exit_writes_what_is_queued():
     later.add(AT, None, ["last words"])
     eventlog._flush_all()  # what atexit runs when gunicorn stops a worker cleanly
     assert written.notes() == ["last words"]
+
+
+@pytest.mark.safety_net  # the writer's catch-all is the path under test
+def test_a_writer_that_raises_is_logged_and_the_thread_writes_the_next_batch(caplog, safety_net):
+    """The thread's catch-all keeps one faulty batch from ending every later write; the fault
+    is logged with its traceback, which fails any other test (tests/conftest.py's net)."""
+    written: list[str] = []
+
+    def write(batch: list[Pending[str]]) -> bool:
+        notes = [note for pending in batch for note in pending.notes]
+        if "bad" in notes:
+            raise RuntimeError("a bug in the writer")
+        written.extend(notes)
+        return True
+
+    later: Later[str] = Later(write, wait=0.01)
+    later.add(AT, None, ["bad"])
+    later.flush()
+    later.add(AT, None, ["good"])
+    later.flush()
+    assert written == ["good"]
+    assert [r.getMessage() for r in caplog.records if r.exc_info] == ["events not written"]
+    assert any("events not written" in sign for sign in safety_net.signs)
