@@ -10,6 +10,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
@@ -21,6 +22,9 @@ from .model import TOPIC_FILE, Model
 from .problems import KeyPath, MenuError, Problem, YamlDoc, read_yaml
 from .schema import LANGS, PLACEHOLDERS, Keys, Menu, MenusFile, TopicContent
 from .wording import fold, tokens
+
+if TYPE_CHECKING:
+    from .understand import SpokenTopics
 
 MAX_OPTIONS = 5
 ECHO_WORDS, ECHO_MIN = 8, 5  # a text opening with 5 to 8 words of one of ours is an echo
@@ -74,6 +78,13 @@ class Line:
                 options = [o.label[lang] for o in spec.menus[menu_id].options] if menu_id else []
                 found[lang, menu_id] = _hints([*ways, *options, *titles, *turns])
         return found
+
+    @cached_property
+    def spoken_topics(self) -> Mapping[str, SpokenTopics]:
+        """Per language, the topics' keywords and titles as said words, for spoken choices."""
+        from .understand import SpokenTopics  # it reads Line: imported when first needed
+
+        return {lang: SpokenTopics.build(self, lang) for lang in LANGS}
 
     @cached_property
     def keyword_language(self) -> Mapping[str, str | None]:

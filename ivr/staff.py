@@ -30,10 +30,10 @@ from flask import (
     stream_with_context,
     url_for,
 )
-from flask_limiter import Limiter
-from flask_limiter.errors import RateLimitExceeded
-from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from limits import parse
+from limits.storage import MemoryStorage
+from limits.strategies import FixedWindowRateLimiter
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as Redirect
 
@@ -46,6 +46,7 @@ from .store import Alert, CallBack, Request, StaffAccount, StoreError
 
 log = logging.getLogger(__name__)
 bp = Blueprint("staff", __name__, url_prefix="/staff")
+LOGIN_TRIES = "ivr.login_tries"  # app.extensions: the sign-in slow-down's counter and rate
 PUBLIC = frozenset({"staff.login"})  # the only page open without signing in
 READS = frozenset({"GET", "HEAD", "OPTIONS"})
 HANDLED_DAYS = 7  # how far back the "Handled" page looks
@@ -88,14 +89,20 @@ def init_app(app: Flask, settings: Settings) -> None:
     )
     CSRFProtect(app)
     # In memory, so each gunicorn worker counts on its own: the real stop is the lockout,
-    # kept in the database; this only slows down one address hammering one worker.
-    limiter = Limiter(get_remote_address, app=app, storage_uri="memory://")
+    # kept in the database; this only slows down one address hammering one worker. Checked
+    # by the sign-in form alone (a limiter hooked to every request would cost each webhook).
+    rate = parse(f"{settings.IVR_STAFF_LOGINS_PER_MINUTE} per minute")
+    app.extensions[LOGIN_TRIES] = (FixedWindowRateLimiter(MemoryStorage()), rate)
     app.register_blueprint(bp)
     from . import oncall_console  # its routes take this module's checks
 
     app.register_blueprint(oncall_console.bp)
-    rate = f"{settings.IVR_STAFF_LOGINS_PER_MINUTE} per minute"
-    app.view_functions["staff.login"] = limiter.limit(rate, methods=["POST"])(login)
+
+
+def _may_try_signing_in() -> bool:
+    """One more sign-in try from this address this minute (counted here, in this worker)."""
+    limiter, rate = current_app.extensions[LOGIN_TRIES]
+    return bool(limiter.hit(rate, "staff-login", request.remote_addr or ""))
 
 
 def _settings() -> Settings:
@@ -165,8 +172,10 @@ def signed_in() -> StaffAccount | None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> Redirect | str:
+def login() -> Redirect | str | tuple[str, int]:
     """The sign-in form; a right email and password open the queue."""
+    if request.method == "POST" and not _may_try_signing_in():
+        return too_many_tries()
     form = LoginForm()
     error = None
     if form.validate_on_submit():
@@ -516,8 +525,7 @@ def refused_form(error: CSRFError) -> tuple[str, int]:
     return render_template("staff/error.html", title="Form refused", message=message), 403
 
 
-@bp.errorhandler(RateLimitExceeded)
-def too_many_tries(error: RateLimitExceeded) -> tuple[str, int]:
+def too_many_tries() -> tuple[str, int]:
     """Too many sign-in tries from one address: 429, on the sign-in page."""
     message = "Too many sign-in tries from this address. Wait a minute and try again."
     return render_template("staff/login.html", form=LoginForm(), error=message), 429

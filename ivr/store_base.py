@@ -12,7 +12,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Engine, Result, delete, insert, select, update
+from sqlalchemy import Connection, CursorResult, Engine, Result, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -79,6 +79,16 @@ class StoreBase:
         try:
             with Session(bind, expire_on_commit=False) as session, session.begin():
                 yield session
+        except (SQLAlchemyError, self.engine.dialect.loaded_dbapi.Error, *DRIVER_FAULTS) as exc:
+            raise StoreError(type(exc).__name__) from exc
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A plain connection for a small read every webhook makes (no ORM session to set up);
+        faults become StoreError, as in `session`."""
+        try:
+            with self._reader.connect() as connection:
+                yield connection
         except (SQLAlchemyError, self.engine.dialect.loaded_dbapi.Error, *DRIVER_FAULTS) as exc:
             raise StoreError(type(exc).__name__) from exc
 
@@ -176,8 +186,17 @@ def _masked(number: str | None) -> str:
     return f"ending in {last_four(number)}" if number else "none"
 
 
-def _on_call(row: LineState | None) -> OnCall:
-    """The stored row as a value the core takes."""
+def _line_state(s: Session | Connection) -> OnCall:
+    """The console's on-call numbers and open/close override, read as a plain row: every
+    call step and text reads it, and the ORM's identity map would cost more than the query."""
+    return _on_call(s.execute(_STATE).first())
+
+
+_STATE = select(*LineState.__table__.columns).where(LineState.id == 1)
+
+
+def _on_call(row: Any) -> OnCall:
+    """The stored row (a LineState, or a row of its columns) as a value the core takes."""
     if row is None:
         return OnCall()
     return OnCall(

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .oncall import OnCall
-from .store_base import StoreBase, _audit, _masked, _on_call
+from .store_base import StoreBase, _audit, _line_state, _masked
 from .tables import Alert, Delivery, LineState
 
 
@@ -38,15 +38,15 @@ class LineStore(StoreBase):
             rows = {
                 row.key: row.at for row in s.scalars(select(Delivery).where(Delivery.key.in_(keys)))
             }
-            state = _on_call(s.get(LineState, 1))
+            state = _line_state(s)
         return RecalledCall(keys[0] in rows, rows.get(keys[1]), state)
 
     # On call and open now (the staff console; read by every call and text) ---------------
 
     def line_state(self) -> OnCall:
         """The console's on-call numbers and open/close override, as set."""
-        with self.session(reading=True) as s:
-            return _on_call(s.get(LineState, 1))
+        with self.reading() as connection:
+            return _line_state(connection)
 
     def _state_row(self, s: Session) -> LineState:
         row = s.get(LineState, 1, with_for_update=True)

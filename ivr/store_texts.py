@@ -11,8 +11,8 @@ from sqlalchemy import BindParameter, Select, bindparam, delete, func, select, u
 from sqlalchemy.orm import Session
 
 from .oncall import OnCall
-from .store_base import ENTRY, Note, StoreBase, _changed, _on_call
-from .tables import Delivery, Event, LineState, OptOut, Request
+from .store_base import ENTRY, Note, StoreBase, _changed, _line_state
+from .tables import Delivery, Event, OptOut, Request
 
 Keep = Literal["opt-out", "opt-in", "callback", "crisis"]
 
@@ -93,7 +93,7 @@ class TextStore(StoreBase):
         }
         with self.session(reading=True) as s:
             found = s.execute(_recall_text(), values).one()
-            state = _on_call(s.get(LineState, 1))
+            state = _line_state(s)
         reply, opted_out, language, replies, notices, repeats = found
         if key and reply is not None:
             return Recalled(reply=reply, state=state)

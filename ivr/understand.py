@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from .menus import Line
 from .schema import Lang
@@ -182,14 +182,43 @@ def spoken_option(line: Line, lang: str, menu_id: str, speech: str) -> int | Non
 
 def spoken_topic(line: Line, lang: str, speech: str) -> str | None:
     """A topic named by one of its keywords or its title, from anywhere in the line."""
-    spoken = words(speech)
-    best, best_score = None, 0.0
-    for topic_id, topic in line.spec.topics.items():
-        phrases = [*topic.keywords[lang], topic.title[lang]]
-        score = max(_score(spoken, p) for p in phrases)
-        if score == 1.0 and score > best_score:
-            best, best_score = topic_id, score
-    return best
+    return line.spoken_topics[lang].find(words(speech))
+
+
+@dataclass(frozen=True)
+class SpokenTopics:
+    """Every topic's keywords and title in one language, as the words that carry them; built
+    once per menu. A topic is said when every such word of one of its phrases was heard,
+    allowing small mishearings; the first topic in the menu's order wins."""
+
+    topics: tuple[tuple[str, tuple[tuple[str, ...], ...]], ...]
+    vocabulary: tuple[str, ...]  # every word of those phrases, once
+
+    @classmethod
+    def build(cls, line: Line, lang: str) -> SpokenTopics:
+        topics = tuple(
+            (topic_id, tuple(_phrase(p)[1] for p in (*topic.keywords[lang], topic.title[lang])))
+            for topic_id, topic in line.spec.topics.items()
+        )
+        vocabulary = tuple(sorted({w for _, phrases in topics for p in phrases for w in p}))
+        return cls(topics, vocabulary)
+
+    def find(self, spoken: list[str]) -> str | None:
+        """The topic whose phrase was said in full, if any.
+
+        Each word heard is compared with the vocabulary once (the work grows with the words
+        heard, not with the number of keywords); then each phrase is a set lookup.
+        """
+        heard: set[str] = set()
+        for said in set(spoken):
+            found = process.extract_iter(
+                said, self.vocabulary, scorer=fuzz.ratio, score_cutoff=SIMILAR
+            )
+            heard.update(word for word, _similarity, _index in found)
+        for topic_id, phrases in self.topics:
+            if any(phrase and heard.issuperset(phrase) for phrase in phrases):
+                return topic_id
+        return None
 
 
 IntentKind = Literal[

@@ -59,7 +59,7 @@ STAFF_CONSOLE = {
     "ivr.oncall_console",
     "flask_wtf",
     "wtforms",
-    "flask_limiter",
+    "limits",
 }
 
 WEB = {

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from rapidfuzz import fuzz
 
-from ivr.understand import Heard, Intent, hints, intent, words
+from ivr.understand import SIMILAR, Heard, Intent, _phrase, hints, intent, spoken_topic, words
 
 
 @pytest.mark.parametrize(
@@ -86,3 +89,39 @@ def test_hints_stay_within_twilios_limits_and_keep_every_topic(line, lang, menu)
     assert {"counselor", "operator"} <= set(said) if lang == "en" else "consejero" in said
     for topic in line.spec.topics.values():  # every topic keeps its title and first keyword
         assert topic.title[lang] in said and topic.keywords[lang][0].lower() in said
+
+
+def _said_in_full(spoken: list[str], phrase: tuple[str, ...]) -> bool:
+    """The plain rule, word by word: every meaningful word of the phrase was heard, or one
+    close to it (the index must agree with this on anything said)."""
+    return bool(phrase) and all(
+        any(w == s or fuzz.ratio(w, s) >= SIMILAR for s in spoken) for w in phrase
+    )
+
+
+def _every_keyword(line, lang: str, spoken: list[str]) -> str | None:
+    for topic_id, topic in line.spec.topics.items():
+        phrases = [*topic.keywords[lang], topic.title[lang]]
+        if any(_said_in_full(spoken, _phrase(p)[1]) for p in phrases):
+            return topic_id
+    return None
+
+
+def _misheard(word: str, cut: int) -> str:
+    return word[: max(1, len(word) - cut % 3)] if cut % 2 else word
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_spoken_topics_index_finds_what_checking_every_keyword_finds(line, data):
+    lang = data.draw(st.sampled_from(["en", "es"]))
+    vocabulary = line.spoken_topics[lang].vocabulary
+    picked = data.draw(st.lists(st.sampled_from(vocabulary), max_size=5))
+    cuts = data.draw(st.lists(st.integers(0, 5), min_size=len(picked), max_size=len(picked)))
+    noise = data.draw(
+        st.lists(st.sampled_from(["um", "the", "please", "about", "necesito"]), max_size=3)
+    )
+    spoken = [_misheard(w, c) for w, c in zip(picked, cuts, strict=True)] + noise
+    assert spoken_topic(line, lang, " ".join(spoken)) == _every_keyword(line, lang, spoken)
