@@ -211,6 +211,7 @@ class Recognizer:
     negation: frozenset[str]
     skip: frozenset[str]
     danger_words: Patterns = Patterns(())
+    clause_break: frozenset[str] = frozenset()
     model: Model | None = None
 
     @classmethod
@@ -242,6 +243,7 @@ class Recognizer:
             negation=single(crisis.negation),
             skip=single(crisis.skip),
             danger_words=compiled(crisis.danger_words),
+            clause_break=single(crisis.clause_break),
             model=model,
         )
 
@@ -374,11 +376,16 @@ class Recognizer:
             if not any(s < end and start < e for s, e in sayings)  # "no se si": not a what-if
         ]
         return any(
-            not any(end <= start for end in before)
+            not any(end <= start and not self._broken(said, end, start) for end in before)
             and not any(s < stop and start < e for s, e in sayings)
             and not self._negated(said, start)
             for start, stop in matches
         )
+
+    def _broken(self, said: tuple[str, ...], end: int, start: int) -> bool:
+        """True when a new clause begins between a what-if's end and a phrase ("scared to call
+        911 because we have no papers | but my brother won't wake up")."""
+        return any(word in self.clause_break for word in said[end:start])
 
     def _negated(
         self, said: tuple[str, ...], start: int, negators: frozenset[str] | None = None

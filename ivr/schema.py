@@ -250,6 +250,7 @@ class Crisis(Model):
     negation: Words = Words()
     skip: Words = Words()
     danger_words: Words = Words()
+    clause_break: Words = Words()
 
 
 class Messages(Model):
