@@ -300,3 +300,20 @@ def test_every_fixed_text_carries_911_and_988_in_both_languages(line):
             for lang in ("en", "es"):
                 sent = text[lang].format(menu=texting.menu_text(line, lang), keywords="", when="")
                 assert "911" in sent and "988" in sent, (name, lang)
+
+
+WHAT_IF_REACH = [
+    ("what do I do if he is not breathing", False),
+    ("if my son stops breathing after he uses, what do I do", False),
+    ("I am afraid he could stop breathing but he has a pulse", False),
+    ("i dont know what would happen if i call but he is not breathing", True),
+    ("si no despierta que hago", False),
+    ("tengo miedo de llamar al 911 porque no tenemos papeles pero mi hermano no despierta", True),
+]
+
+
+@pytest.mark.parametrize(("typed", "crisis"), WHAT_IF_REACH)
+def test_a_what_if_reaches_to_the_end_of_its_clause_only(line, typed, crisis):
+    """'but' / 'pero' starts a new clause: a what-if before it does not take back a danger
+    said after it (clause_break in menus.yaml)."""
+    assert (reply(line, typed).kind == "crisis") is crisis
