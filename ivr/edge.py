@@ -33,7 +33,8 @@ def live(state: OnCall | None = None) -> Line:
     if state is not None or found is None:
         if state is None:
             try:
-                state = store().line_state()
+                most_age = current_app.config["IVR"].IVR_LINE_STATE_SECONDS
+                state = store().line_state(most_age)
             except StoreError:
                 log.error("on-call state not read: the database is down; menus.yaml's holds")
         found = effective_line(line(), state)

@@ -65,6 +65,7 @@ class StoreBase:
     _secret: str
     _lock: threading.Lock
     _failed_writes: int
+    _state_kept: tuple[float, OnCall] | None = None  # (when read, the line state): see line_state
 
     @contextmanager
     def session(self, reading: bool = False) -> Iterator[Session]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -43,12 +44,23 @@ class LineStore(StoreBase):
 
     # On call and open now (the staff console; read by every call and text) ---------------
 
-    def line_state(self) -> OnCall:
-        """The console's on-call numbers and open/close override, as set."""
+    def line_state(self, most_age: float = 0) -> OnCall:
+        """The console's on-call numbers and open/close override, as set.
+
+        `most_age`: seconds a state this worker read before may stand in for a new read
+        (every call step reads it; the console changes it a few times a day). A change made
+        through this Store is seen at once; one made by another worker, within `most_age`.
+        """
+        kept = self._state_kept
+        if kept is not None and most_age > 0 and time.monotonic() - kept[0] < most_age:
+            return kept[1]
         with self.reading() as connection:
-            return _line_state(connection)
+            state = _line_state(connection)
+        self._state_kept = (time.monotonic(), state)
+        return state
 
     def _state_row(self, s: Session) -> LineState:
+        self._state_kept = None  # changing it: the next read goes to the database
         row = s.get(LineState, 1, with_for_update=True)
         if row is None:
             row = LineState(id=1)

@@ -442,3 +442,25 @@ def test_staff_methods_raise_store_error_when_the_database_is_down(make_store):
     for call in calls:
         with pytest.raises(StoreError):
             call()
+
+
+def test_a_call_step_uses_a_line_state_read_moments_ago_and_sees_its_own_changes_at_once(
+    store, db_url, make_store, monkeypatch
+):
+    """Every call step reads the on-call/open state; a worker may reuse what it read within
+    IVR_LINE_STATE_SECONDS. A change through the same Store is seen at once; one made
+    elsewhere (another worker, `ivr` on the command line) once that time has passed."""
+    at = datetime(2026, 12, 1, 15, tzinfo=UTC)
+    clock = [1000.0]
+    monkeypatch.setattr("ivr.store_line.time.monotonic", lambda: clock[0])
+    assert store.line_state(2).staff_line is None
+    store.set_on_call("+12035550101", None, None, "admin@example.org", at)
+    assert store.line_state(2).staff_line == "+12035550101"  # its own change, at once
+    other = make_store(db_url, upgrade=False)  # another worker
+    other.set_on_call("+12035550199", None, None, "admin@example.org", at)
+    clock[0] += 1.9
+    assert store.line_state(2).staff_line == "+12035550101"  # read 1.9 s ago: reused
+    assert store.line_state().staff_line == "+12035550199"  # the console reads it fresh
+    other.clear_on_call("admin@example.org", at)
+    clock[0] += 2.0
+    assert store.line_state(2).staff_line is None  # 2 s on: read again
