@@ -110,7 +110,9 @@ class StoreBase:
     def _insert(self, session: Session, table: type[Base], **values: object) -> bool:
         """Insert unless the primary key exists; True when this call inserted it."""
         statement = _insert_once(self.engine.dialect.name, table)
-        return session.execute(statement, values).first() is not None
+        # On the session's connection: a Core statement run through the Session takes the
+        # ORM's bulk-insert path, which costs more than the insert itself.
+        return session.connection().execute(statement, values).first() is not None
 
     def _claim(
         self,
@@ -139,7 +141,7 @@ class StoreBase:
             for note in notes
         ]
         if rows:
-            s.execute(insert(Event), rows)
+            s.connection().execute(_INSERT_EVENT, rows)
 
     # Shared by the waiting list and by texts: a new entry, and the missed calls it closes.
 
@@ -194,6 +196,7 @@ def _line_state(s: Session | Connection) -> OnCall:
 
 
 _STATE = select(*LineState.__table__.columns).where(LineState.id == 1)
+_INSERT_EVENT = insert(Event)
 
 
 def _on_call(row: Any) -> OnCall:

@@ -91,9 +91,9 @@ class TextStore(StoreBase):
             "window_start": window_start,
             "since": min(minute_ago, window_start),
         }
-        with self.session(reading=True) as s:
-            found = s.execute(_recall_text(), values).one()
-            state = _line_state(s)
+        with self.reading() as connection:  # a plain connection: no ORM session to set up
+            found = connection.execute(_recall_text(), values).one()
+            state = _line_state(connection)
         reply, opted_out, language, replies, notices, repeats = found
         if key and reply is not None:
             return Recalled(reply=reply, state=state)
