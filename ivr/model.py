@@ -71,9 +71,7 @@ class Model:
         """The committed model, or None when there is none (phrases alone then)."""
         if not path.exists():
             return None
-        data = json.loads(path.read_text())
-        rows = {sys.intern(name): n for n, name in enumerate(data["weights"])}
-        flat = array("f", (w for row in data["weights"].values() for w in row))
+        data, rows, flat = _read(path)
         return cls(tuple(data["intercept"]), rows, flat, data["threshold"], tuple(data["classes"]))
 
     def chances(self, text: str) -> dict[str, float]:
@@ -103,6 +101,39 @@ class Model:
         chances = self.chances(text)
         label = max(chances, key=lambda name: chances[name])
         return label if chances[label] >= self.threshold and label != "none" else None
+
+
+def _read(path: Path) -> tuple[dict[str, Any], dict[str, int], array[float]]:
+    """The model file's head, each feature's row and the flat weights, read a line at a time.
+
+    `dump` writes one feature a line; reading them so, each worker never holds the whole
+    file parsed at once (tens of thousands of lists of floats: ~18 MB of a worker's memory
+    that Python kept after freeing them). A file not in that layout is read whole.
+    """
+    head: list[str] = []
+    rows: dict[str, int] = {}
+    flat: array[float] = array("f")
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            if line.startswith(WEIGHTS_LINE):
+                break
+            head.append(line)
+        for line in lines:
+            entry = line.strip().rstrip(",")
+            if entry.startswith('"'):
+                ((name, weights),) = json.loads("{" + entry + "}").items()
+                rows[sys.intern(name)] = len(rows)
+                flat.extend(weights)
+    try:
+        data: dict[str, Any] = json.loads("".join(head) + '"weights": {}}')
+    except json.JSONDecodeError:  # not as `dump` writes it
+        data = json.loads(path.read_text(encoding="utf-8"))
+        rows = {sys.intern(name): n for n, name in enumerate(data["weights"])}
+        flat = array("f", (w for row in data["weights"].values() for w in row))
+    return data, rows, flat
+
+
+WEIGHTS_LINE = '  "weights": {'  # where `dump` starts the one-feature-a-line part
 
 
 def dump(model: dict[str, Any]) -> str:

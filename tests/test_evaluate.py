@@ -77,3 +77,25 @@ def test_the_model_finds_what_phrases_miss_but_not_in_a_what_if(line):
     said = "my roommate is on the bathroom floor and he is making this weird noise"
     assert recognizer.model.chances(said)["overdose"] > 0.5
     assert recognizer.find("what should I do if my roommate stops breathing") is None
+
+
+@pytest.mark.parametrize("path", [model.MODEL_FILE, model.TOPIC_FILE])
+def test_a_model_read_a_line_at_a_time_is_the_model_in_the_file(path, tmp_path):
+    """Workers read the model files a feature at a time (memory); they get exactly what the
+    file holds, and a file in another JSON layout is read whole to the same model."""
+    data = json.loads(path.read_text())
+    loaded = model.Model.load(path)
+    assert loaded is not None
+    assert list(loaded.rows) == list(data["weights"])
+    every = [w for row in data["weights"].values() for w in row]
+    assert loaded.weights.tolist() == pytest.approx(every, abs=1e-6)
+    assert (loaded.intercept, loaded.threshold) == (tuple(data["intercept"]), data["threshold"])
+    one_line = tmp_path / "model.json"
+    one_line.write_text(json.dumps(data))
+    whole = model.Model.load(one_line)
+    assert whole is not None
+    assert (whole.rows, whole.weights, whole.classes) == (
+        loaded.rows,
+        loaded.weights,
+        loaded.classes,
+    )
