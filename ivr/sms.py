@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from datetime import timedelta
+from functools import lru_cache
 
 from flask import Blueprint, Response, current_app, request
 from twilio.twiml.messaging_response import MessagingResponse
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 MINUTE = timedelta(minutes=1)
 
 
+@lru_cache(maxsize=512)  # most replies are the menu's fixed texts: each is rendered once
 def messaging(body: str | None, followup: str | None = None) -> str:
     """A messaging TwiML document: the reply, then its follow-up if any; empty to stay silent."""
     response = MessagingResponse()
