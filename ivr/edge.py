@@ -33,13 +33,21 @@ def live(state: OnCall | None = None) -> Line:
     if state is not None or found is None:
         if state is None:
             try:
-                most_age = current_app.config["IVR"].IVR_LINE_STATE_SECONDS
-                state = store().line_state(most_age)
+                state = store().line_state(_most_age())
             except StoreError:
                 log.error("on-call state not read: the database is down; menus.yaml's holds")
         found = effective_line(line(), state)
         g.ivr_live = found
     return found
+
+
+def _most_age() -> float:
+    """How old a line state this request may use: a call step's (the phone menu, read on every
+    step) up to IVR_LINE_STATE_SECONDS; anything else (a staff alert's retry to the backup
+    line, the console) reads it fresh."""
+    if request.blueprint == "voice":
+        return float(current_app.config["IVR"].IVR_LINE_STATE_SECONDS)
+    return 0.0
 
 
 def store() -> Store:
