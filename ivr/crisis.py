@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Literal
 
 from rapidfuzz import fuzz, process
 
-from .model import Model
+from .model import UNGUIDED_MIN_WORDS, UNGUIDED_THRESHOLD, Model
 from .wording import sentences, tokens
 
 if TYPE_CHECKING:
@@ -212,6 +212,7 @@ class Recognizer:
     skip: frozenset[str]
     danger_words: Patterns = Patterns(())
     clause_break: frozenset[str] = frozenset()
+    back_to_now: Patterns = Patterns(())
     model: Model | None = None
 
     @classmethod
@@ -244,6 +245,7 @@ class Recognizer:
             skip=single(crisis.skip),
             danger_words=compiled(crisis.danger_words),
             clause_break=single(crisis.clause_break),
+            back_to_now=compiled(crisis.back_to_now),
             model=model,
         )
 
@@ -290,9 +292,9 @@ class Recognizer:
     def find(self, text: str) -> Danger | None:
         """The first danger that the message speaks of as happening now, if any.
 
-        Phrases first; then the model, when the message holds a word of danger
-        (`danger_words`), no what-if, time long ago or saying, and no phrase that its
-        context took back ("no me quiero morir"): there a model of words goes wrong.
+        Phrases first; then the model, when the message holds no what-if, time long ago or
+        saying, and no phrase that its context took back ("no me quiero morir"): there a
+        model of words goes wrong. Without a word of danger (`danger_words`) it must be surer.
         """
         context, danger = False, False
         every = tokens(text)
@@ -301,7 +303,7 @@ class Recognizer:
         now = _any(
             self.right_now, every
         )  # "what do I do if he's not breathing, he's here right now"
-        fiction = self._fiction(every) or _any(self.over, every)  # a show; "ya estoy bien"
+        fiction = self._fiction(every) or self._over(every)  # a show; "ya estoy bien"
         for said in sentences(text):
             said = self._mend(said)
             lost, said_plainly = self._lacking(said)
@@ -325,15 +327,24 @@ class Recognizer:
             context = context or self._has_context(said)
             danger = danger or _any(self.danger_words, said)
         quiet = joking or history or fiction or len(every) < MODEL_MIN_WORDS
-        if quiet or not (self.model and danger and not context):
+        if quiet or context or not self.model:
             return None
-        if found := self.model.crisis(text):
+        if not danger and len(every) < UNGUIDED_MIN_WORDS:
+            return None
+        # Without a word of danger the model must be surer ("tengo la cuchilla en la mano").
+        if found := self.model.crisis(text, None if danger else UNGUIDED_THRESHOLD):
             return Danger(found, "", MODEL)
         return None
 
     def _fiction(self, said: tuple[str, ...]) -> bool:
         """True when a film, song or joke is named, and not denied ("not joking")."""
         return any(not self._negated(said, start) for start, _ in self.fiction.spans(said))
+
+    def _over(self, said: tuple[str, ...]) -> bool:
+        """True when the writer says it is over ("ahora esta bien"), not when a word of danger
+        follows, which makes it Spanish's "very" ("ahora esta bien | palida")."""
+        dangers = {start for start, _ in self.danger_words.spans(said)}
+        return any(end not in dangers for _, end in self.over.spans(said))
 
     def _lacking(self, said: tuple[str, ...]) -> tuple[Pattern | None, bool]:
         """A `suicide_lacking` phrase said as lost ("no reason to live"), if any; and whether
@@ -370,22 +381,30 @@ class Recognizer:
         threat = kind == "suicide" and not is_past
         context = self.was_then if threat or now else self.context_all
         sayings = list(self.idioms.spans(said))
+        was_then = {(start, end) for start, end in self.was_then.spans(said)}
         before = [
-            end
+            (end, (start, end) in was_then)
             for start, end in context.spans(said)
             if not any(s < end and start < e for s, e in sayings)  # "no se si": not a what-if
         ]
+        nows = [start for start, _ in self.back_to_now.spans(said)]
         return any(
-            not any(end <= start and not self._broken(said, end, start) for end in before)
+            not any(
+                end <= start and not self._broken(said, end, start, nows if then else [])
+                for end, then in before
+            )
             and not any(s < stop and start < e for s, e in sayings)
             and not self._negated(said, start)
             for start, stop in matches
         )
 
-    def _broken(self, said: tuple[str, ...], end: int, start: int) -> bool:
+    def _broken(self, said: tuple[str, ...], end: int, start: int, nows: list[int]) -> bool:
         """True when a new clause begins between a what-if's end and a phrase ("scared to call
-        911 because we have no papers | but my brother won't wake up")."""
-        return any(word in self.clause_break for word in said[end:start])
+        911 because we have no papers | but my brother won't wake up"), or, after a
+        was-then, the story comes back to now (`nows`: "last year ... | now he won't wake")."""
+        return any(word in self.clause_break for word in said[end:start]) or any(
+            end <= n < start for n in nows
+        )
 
     def _negated(
         self, said: tuple[str, ...], start: int, negators: frozenset[str] | None = None

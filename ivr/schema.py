@@ -251,6 +251,7 @@ class Crisis(Model):
     skip: Words = Words()
     danger_words: Words = Words()
     clause_break: Words = Words()
+    back_to_now: Words = Words()
 
 
 class Messages(Model):

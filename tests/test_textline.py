@@ -8,8 +8,9 @@ from datetime import datetime
 import pytest
 from rapidfuzz import fuzz
 
-from ivr import segments, texting, textline
+from ivr import model, segments, texting, textline
 from ivr.menus import normalize_word
+from ivr.wording import tokens
 
 WHEN = datetime.fromisoformat("2026-12-01T10:00:00-05:00")  # open: call-backs "today"
 
@@ -317,3 +318,48 @@ def test_a_what_if_reaches_to_the_end_of_its_clause_only(line, typed, crisis):
     """'but' / 'pero' starts a new clause: a what-if before it does not take back a danger
     said after it (clause_break in menus.yaml)."""
     assert (reply(line, typed).kind == "crisis") is crisis
+
+
+TOLD_AS_OVER_OR_NOW = [
+    # A was-then reaches a phrase only until the story comes back to now (back_to_now).
+    ("last year he was not breathing when we found him", False),
+    ("last year he was in rehab, now he is not breathing", True),
+    ("el año pasado lo encontre en el patio y no se mueve", False),
+    ("el año pasado lo atendieron ustedes y orita lo encontre en el patio y no se mueve", True),
+    # "ahora esta bien" says it is over; "ahora esta bien palida" is Spanish's "very pale".
+    ("tuvo una sobredosis el año pasado, ahora esta bien", False),
+    ("le dieron una pastilla y ahora esta bien palida y no contesta", True),
+    ("mi hija tomo unas pastillas y ahora esta bien dormida y no se despierta", True),
+    # "siempre" marks a habit told ("siempre ha tenido problemas"), not "para siempre".
+    ("ya no me importa nada solo quiero que se acabe este dolor para siempre", True),
+    # A threat told back: "I said I'd kill myself if I relapsed, and today I did".
+    ("dije que si recaia otra vez me mataba y hoy recai", True),
+    ("en la peli hubo un tiroteo y todos murieron", False),
+]
+
+
+@pytest.mark.parametrize(("typed", "crisis"), TOLD_AS_OVER_OR_NOW)
+def test_a_danger_told_as_over_or_as_now(line, typed, crisis):
+    assert (reply(line, typed).kind == "crisis") is crisis
+
+
+NO_DANGER_WORD = [
+    # No word of danger (`danger_words`): the model is heard only when it is very sure.
+    ("tengo la cuchilla en la mano y me tiembla todo", "suicide"),
+    ("quiero parar pero no puedo, tengo la cuchilla en la mano", "suicide"),
+    ("i want to talk to a real person", None),
+    ("no me envíen más", None),  # a short command: the model is not heard without a danger word
+    ("en minecraft me cai de un acantilado", None),
+]
+
+
+@pytest.mark.parametrize(("typed", "danger"), NO_DANGER_WORD)
+def test_the_model_without_a_word_of_danger_must_be_sure(line, typed, danger):
+    recognizer = line.crisis
+    said = tokens(typed)
+    assert not any(recognizer.danger_words.spans(said))  # the case this table is about
+    found = recognizer.find(typed)
+    assert (found.kind if found else None) == danger
+    if danger:
+        chances = recognizer.model.chances(typed)
+        assert 1 - chances["none"] >= model.UNGUIDED_THRESHOLD
