@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+import os
+import sqlite3
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-
-if TYPE_CHECKING:
-    import sqlite3
 
 log = logging.getLogger(__name__)
 WAIT_MS = 5000  # the longest a statement may wait for a lock or run
@@ -28,25 +27,52 @@ def engine_for(url: str) -> Engine:
     # Short limits: a slow database must not hold a webhook near Twilio's 15 seconds.
     # Pooled, checked before use, so a restarted server costs one failed request at most.
     limits = {"connect_timeout": 3, "options": f"-c statement_timeout={WAIT_MS}"}
-    return create_engine(url, pool_pre_ping=True, pool_size=4, max_overflow=4, connect_args=limits)
+    engine = create_engine(
+        url, pool_pre_ping=True, pool_size=4, max_overflow=4, connect_args=limits
+    )
+    event.listen(engine, "begin", _postgres_begin)
+    return engine
 
 
 READING = "ivr_reading"  # an execution option: a transaction that only reads
+# An execution option: a transaction whose rows the line can do without after a power cut
+# or an operating-system crash (analytics events, the claim that dedups a retried keyword
+# text). It is still committed before the reply, and survives a killed worker or a
+# restart: only the flush to the disk is left to the database's next one. What a caller
+# was promised (an opt-out, a call-back request, a voicemail, a crisis entry) and every
+# staff change are written without it.
+LIGHT = "ivr_light"
 
 
 def _sqlite_begin(conn: Any) -> None:
     # Every transaction that may write begins IMMEDIATE: a deferred transaction that
     # later writes is what fails with "database is locked" under several gunicorn
     # workers. One that only reads begins deferred, and never waits for a writer (WAL).
-    reading = conn.get_execution_options().get(READING, False)
-    conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+    options = conn.get_execution_options()
+    if options.get(READING, False):
+        conn.exec_driver_sql("BEGIN")
+        return
+    # synchronous is the connection's: set it for this transaction when it differs.
+    synchronous = "NORMAL" if options.get(LIGHT, False) else "FULL"
+    if conn.info.get("synchronous") != synchronous:
+        conn.exec_driver_sql(f"PRAGMA synchronous={synchronous}")
+        conn.info["synchronous"] = synchronous
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _postgres_begin(conn: Any) -> None:
+    # A light transaction does not wait for its log to reach the disk (the server writes
+    # it within moments); the others wait, as the server is configured to.
+    if conn.get_execution_options().get(LIGHT, False):
+        conn.exec_driver_sql("SET LOCAL synchronous_commit TO off")
 
 
 # WAL: readers never wait for the writer, and a commit appends to the log instead of
 # rewriting pages. synchronous=FULL: each commit is flushed to disk before the reply, so an
 # opt-out, a voicemail or a call-back the line confirmed survives a power cut, not only a
-# killed worker (NORMAL would keep it only until the next checkpoint). One flush per
-# webhook, now that each webhook writes in one transaction.
+# killed worker (NORMAL would keep it only until the next checkpoint). A LIGHT transaction
+# (analytics, a keyword text's claim) runs with NORMAL: in WAL mode it is still atomic and
+# survives a killed worker, and the next FULL commit or checkpoint flushes it with the rest.
 SQLITE_PRAGMAS = ("journal_mode=WAL", f"busy_timeout={WAIT_MS}", "synchronous=FULL")
 
 
@@ -54,9 +80,24 @@ def _sqlite_connect(dbapi_connection: sqlite3.Connection, _record: object) -> No
     # Take the transaction into our own hands (see _sqlite_begin).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
+    # SQLite opens a file it may not write read-only, without a word; while such a connection
+    # is open, the process's other connections refuse writes too, even once the file can be
+    # written again (the fault drill saw a worker lose every write after a read-only spell).
+    # So a connection to a file that cannot be written is not made: the request fails now
+    # (StoreError, answered as usual), and the next one connects afresh.
+    path = cursor.execute("PRAGMA database_list").fetchone()[2]
+    if path and os.path.exists(path) and not os.access(path, os.W_OK):
+        cursor.close()
+        dbapi_connection.close()
+        raise dbapi_connection_error(path)
     for pragma in SQLITE_PRAGMAS:
         try:
             cursor.execute(f"PRAGMA {pragma}")
         except Exception:  # a read-only file still serves reads
             log.warning("SQLite refused PRAGMA %s", pragma)
     cursor.close()
+
+
+def dbapi_connection_error(path: str) -> sqlite3.OperationalError:
+    """The driver's own error for a database file this process may not write."""
+    return sqlite3.OperationalError(f"unable to write the database file {os.path.basename(path)}")

@@ -62,21 +62,23 @@ class StoreBase:
     engine: Engine
     later: Later[Note]  # analytics written after answers
     _reader: Engine
+    _light: Engine
     _secret: str
     _lock: threading.Lock
     _failed_writes: int
     _state_kept: tuple[float, OnCall] | None = None  # (when read, the line state): see line_state
 
     @contextmanager
-    def session(self, reading: bool = False) -> Iterator[Session]:
+    def session(self, reading: bool = False, light: bool = False) -> Iterator[Session]:
         """A transaction that commits on success; any database or driver fault becomes StoreError.
 
         SQLAlchemy wraps what the driver calls its errors, but not everything a driver
         raises: SQLite's OverflowError for an integer past 64 bits, or a UnicodeEncodeError
         for a lone surrogate. The same input must fail the same way on both engines.
         `reading`: the transaction only reads (on SQLite it then waits for no writer).
+        `light`: it writes only what the line can do without after a power cut (engine.LIGHT).
         """
-        bind = self._reader if reading else self.engine
+        bind = self._reader if reading else self._light if light else self.engine
         try:
             with Session(bind, expire_on_commit=False) as session, session.begin():
                 yield session

@@ -16,7 +16,10 @@ from .store_base import Note, StoreBase, StoreError, _changed
 from .tables import Alert, CallBack, Delivery, Event, Request
 
 log = logging.getLogger("ivr.store")  # the store's name, so searches of the logs still find it
-LATER_RETRY = (0.0, 0.25)  # seconds before each try at writing a batch of queued events
+# Seconds before each try at writing a batch of queued events: a database away for up to
+# about three seconds loses none, and a batch gathered while it was away (with events from
+# moments after it came back) is written when it is back.
+LATER_RETRY = (0.0, 0.25, 1.0, 2.0)
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,7 @@ class EventStore(StoreBase):
         if not notes:
             return True
         try:
-            with self.session() as s:
+            with self.session(light=not claim) as s:
                 if claim:
                     self._claim(s, claim, at)
                 self._events(s, at, number, notes)
@@ -70,12 +73,12 @@ class EventStore(StoreBase):
         self.later.add(at, number, notes)
 
     def _write_later(self, batch: list[Pending[Note]]) -> bool:
-        """Write queued events in one transaction, trying twice (no one waits on this thread,
+        """Write queued events in one transaction, trying again (no one waits on this thread,
         and a batch holds many requests), or log and count the failure."""
         for wait in LATER_RETRY:
             time.sleep(wait)
             try:
-                with self.session() as s:
+                with self.session(light=True) as s:
                     for pending in batch:
                         self._events(s, pending.at, pending.number, pending.notes)
                 return True

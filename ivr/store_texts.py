@@ -113,8 +113,11 @@ class TextStore(StoreBase):
         """Everything one text stores, in one transaction: the delivery claimed with its reply
         and the staff alert it owes, the opt-out, opt-in or call-back request it asked for,
         and its event. False (and nothing stored) when the delivery was claimed before.
+        A text that asks for nothing to be kept (a keyword, a question) and owes no staff
+        alert is a light transaction (engine.LIGHT): its claim and event, lost to a power
+        cut, cost at most a second answer to a retry.
         """
-        with self.session() as s:
+        with self.session(light=keep is None and not unsent) as s:
             if key and not self._claim(s, key, at, reply):
                 return False
             entry: int | None = None

@@ -7,11 +7,11 @@ import subprocess
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import event, inspect, text
 
 from ivr import migrate
 from ivr.privacy import caller_hash
-from ivr.store import Store, StoreError
+from ivr.store import Note, Store, StoreError
 
 NOW = datetime(2026, 11, 26, 7, 0, tzinfo=UTC)
 CALLER = "+12035550123"
@@ -260,18 +260,29 @@ def test_database_down_raises_store_error_and_record_counts_it(caplog, make_stor
     assert down.ping() is False
 
 
-def test_unwritable_sqlite_fails_as_store_error(tmp_path, make_store):
+def test_unwritable_sqlite_fails_as_store_error_and_writes_again_once_writable(
+    tmp_path, make_store
+):
+    """A file that cannot be written is not connected to (SQLite would open it read-only,
+    and while one such connection is open, the process's others refuse writes too, even
+    after the file is writable again): each use fails as StoreError, and the first use
+    after the file is writable again works."""
     path = tmp_path / "ro.sqlite3"
     make_store(f"sqlite:///{path}").engine.dispose()
     # chmod does not stop root; the immutable flag does.
     subprocess.run(["chattr", "+i", str(path)], check=True)
     try:
-        reader = make_store(f"sqlite:///{path}", upgrade=False)
-        assert reader.record(NOW, "voice", "menu") is False
-        assert reader.failed_writes == 1
-        assert reader.ping() is True  # reads still work
+        store = make_store(f"sqlite:///{path}", upgrade=False)
+        assert store.record(NOW, "voice", "menu") is False
+        assert store.failed_writes == 1
+        assert store.ping() is False
+        with pytest.raises(StoreError):
+            store.opt_out(CALLER, "STOP", NOW)
     finally:
         subprocess.run(["chattr", "-i", str(path)], check=True)
+    store.opt_out(CALLER, "STOP", NOW)
+    assert store.is_opted_out(CALLER)
+    assert store.record(NOW, "voice", "menu") is True
 
 
 def test_missing_sqlite_folder_fails_as_store_error(tmp_path, make_store):
@@ -464,3 +475,39 @@ def test_a_call_step_uses_a_line_state_read_moments_ago_and_sees_its_own_changes
     other.clear_on_call("admin@example.org", at)
     clock[0] += 2.0
     assert store.line_state(2).staff_line is None  # 2 s on: read again
+
+
+def _durability_at_each_insert(store: Store) -> list[tuple[str, str]]:
+    """(table, the engine's flush setting in effect) for every INSERT the store runs: SQLite's
+    `synchronous`, PostgreSQL's `synchronous_commit`, read inside the writing transaction."""
+    seen: list[tuple[str, str]] = []
+    ask = (
+        "PRAGMA synchronous" if store.engine.dialect.name == "sqlite" else "SHOW synchronous_commit"
+    )
+
+    def before(_conn, cursor, statement, *_args) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO"):
+            table = statement.split()[2].strip('"')
+            seen.append((table, str(cursor.connection.execute(ask).fetchone()[0])))
+
+    event.listen(store.engine, "before_cursor_execute", before)
+    return seen
+
+
+def test_a_keyword_text_commits_light_and_an_opt_out_waits_for_the_disk(store):
+    """Issue 11: a text that only asks a question stores its claim and event without waiting
+    for the disk (SQLite synchronous NORMAL = 1; PostgreSQL synchronous_commit off), still
+    before the reply; an opt-out, a call-back request or a crisis entry waits for it (FULL = 2;
+    on). Alternating on one pooled connection, each transaction gets its own setting."""
+    seen = _durability_at_each_insert(store)
+    sqlite = store.engine.dialect.name == "sqlite"
+    light, lasting = ("1", "2") if sqlite else ("off", "on")
+    note = Note("sms", "keyword", "en", "withdrawal")
+    for n, keep in enumerate([None, "opt-out", None, "callback", None, "crisis", None]):
+        seen.clear()
+        assert store.keep_text(NOW, f"sms:SM{n}", CALLER, note, reply="<Response/>", keep=keep)
+        wanted = light if keep is None else lasting
+        assert seen and all(setting == wanted for _, setting in seen), (keep, seen)
+    store.note(NOW, CALLER, [Note("voice", "menu", "en")])  # analytics of a call step
+    assert seen[-1] == ("events", light)
+    assert store.is_opted_out(CALLER)  # the opt-out was kept (a later callback did not undo it)
