@@ -89,15 +89,15 @@ def _sqlite_connect(dbapi_connection: sqlite3.Connection, _record: object) -> No
     if path and os.path.exists(path) and not os.access(path, os.W_OK):
         cursor.close()
         dbapi_connection.close()
-        raise dbapi_connection_error(path)
+        raise _not_writable(path)
     for pragma in SQLITE_PRAGMAS:
         try:
             cursor.execute(f"PRAGMA {pragma}")
-        except Exception:  # a read-only file still serves reads
+        except Exception:  # a file system without WAL, say: the line still works, more slowly
             log.warning("SQLite refused PRAGMA %s", pragma)
     cursor.close()
 
 
-def dbapi_connection_error(path: str) -> sqlite3.OperationalError:
+def _not_writable(path: str) -> sqlite3.OperationalError:
     """The driver's own error for a database file this process may not write."""
     return sqlite3.OperationalError(f"unable to write the database file {os.path.basename(path)}")
