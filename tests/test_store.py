@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import multiprocessing
+import os
 import subprocess
 from datetime import UTC, datetime, timedelta
 
@@ -511,3 +513,42 @@ def test_a_keyword_text_commits_light_and_an_opt_out_waits_for_the_disk(store):
     store.note(NOW, CALLER, [Note("voice", "menu", "en")])  # analytics of a call step
     assert seen[-1] == ("events", light)
     assert store.is_opted_out(CALLER)  # the opt-out was kept (a later callback did not undo it)
+
+
+def _turn_is_free(path) -> bool:
+    """Whether another process could take the writers' turn now (a fresh descriptor)."""
+    descriptor = os.open(f"{path}-writers", os.O_RDWR)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(descriptor, fcntl.LOCK_UN)
+        return True
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(descriptor)
+
+
+def test_sqlite_writers_take_turns_through_a_lock_file_given_back_after_each_write(
+    tmp_path, make_store
+):
+    """Issue 11: two workers' writers wait for each other on a lock file beside the database
+    (they look again within a millisecond, where SQLite's own wait sleeps 1, 2, 5, 10 ms...).
+    The turn is held while a write transaction is open, given back when it ends, whether it
+    committed or failed; reads never take it; and a thread that holds it does not wait for
+    itself through a second connection."""
+    path = tmp_path / "turns.sqlite3"
+    store = make_store(f"sqlite:///{path}")
+    store.opt_out(CALLER, "STOP", NOW)
+    assert _turn_is_free(path)
+    with store.session() as s:
+        s.execute(text("SELECT 1"))
+        assert not _turn_is_free(path)  # held by the open write transaction
+        with store.session(reading=True) as r:  # a read in the same thread: no wait
+            assert r.execute(text("SELECT count(*) FROM opt_outs")).scalar() == 1
+    assert _turn_is_free(path)
+    with pytest.raises(StoreError), store.session() as s:
+        s.execute(text("INSERT INTO no_such_table VALUES (1)"))
+    assert _turn_is_free(path)  # given back after a failed write too
+    with store.session(reading=True):
+        assert _turn_is_free(path)  # reads never take it
+    assert store.is_opted_out(CALLER)
