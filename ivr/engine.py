@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import sqlite3
-import threading
-import time
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+
+from .writers import TURN, give_turn, lock_file, take_turn
 
 log = logging.getLogger(__name__)
 WAIT_MS = 5000  # the longest a statement may wait for a lock or run
@@ -62,79 +61,22 @@ def _sqlite_begin(conn: Any) -> None:
     if conn.info.get("synchronous") != synchronous:
         conn.exec_driver_sql(f"PRAGMA synchronous={synchronous}")
         conn.info["synchronous"] = synchronous
-    _take_turn(conn.info)
+    take_turn(conn.info, WAIT_MS / 1000)  # see writers.py
     try:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
     except BaseException:
-        _give_turn(conn.info)
+        give_turn(conn.info)
         raise
-
-
-# Writers take turns through a lock file beside the database (flock), not through SQLite's
-# own wait: a writer SQLite finds the database locked for sleeps 1, 2, 5, 10 ms and more
-# before it looks again, so two gunicorn workers writing texts spent most of their time
-# asleep (a text line with two workers answered only 19% more than with one; STOP's p99
-# was 305 ms). A writer waiting for the lock file looks again within 1 ms. The
-# turn is taken just before BEGIN IMMEDIATE and given back when the connection returns to
-# the pool (its transaction is over); the kernel gives it back if a worker dies. After
-# WAIT_MS without it, a writer goes on to SQLite's own wait and time-out. A thread
-# that already holds the turn through another connection does not wait for it (it would
-# wait for itself): SQLite's own wait decides, as before.
-TURN = "ivr_turn"  # a connection's info: its descriptor of the lock file
-HOLDER = "ivr_turn_holder"  # a connection's info: the thread holding the turn through it
-_turns: dict[int, int] = {}  # thread -> how many of its connections hold the turn
-_turns_lock = threading.Lock()
-
-
-def _take_turn(info: dict[str, Any]) -> None:
-    descriptor = info.get(TURN)
-    if descriptor is None or HOLDER in info:
-        return
-    me = threading.get_ident()
-    with _turns_lock:
-        if _turns.get(me):
-            return
-    if not _wait_for(descriptor):
-        return  # a writer has held it for WAIT_MS: SQLite's own wait and time-out decide
-    info[HOLDER] = me
-    with _turns_lock:
-        _turns[me] = _turns.get(me, 0) + 1
-
-
-def _wait_for(descriptor: int) -> bool:
-    """Take the lock, looking again after 50 us, doubling to 1 ms; False after WAIT_MS."""
-    deadline = time.monotonic() + WAIT_MS / 1000
-    pause = 0.00005
-    while True:
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return True
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(pause)
-            pause = min(pause * 2, 0.001)
-
-
-def _give_turn(info: dict[str, Any]) -> None:
-    holder = info.pop(HOLDER, None)
-    if holder is None:
-        return
-    fcntl.flock(info[TURN], fcntl.LOCK_UN)
-    with _turns_lock:
-        _turns[holder] -= 1
-        if not _turns[holder]:
-            del _turns[holder]
 
 
 def _sqlite_checkin(_dbapi_connection: object, record: Any) -> None:
     if record is not None:
-        _give_turn(record.info)
+        give_turn(record.info)  # its transaction is over
 
 
 def _sqlite_close(_dbapi_connection: object, record: Any) -> None:
     if record is not None and TURN in record.info:
-        _give_turn(record.info)
+        give_turn(record.info)
         os.close(record.info.pop(TURN))
 
 
@@ -175,9 +117,9 @@ def _sqlite_connect(dbapi_connection: sqlite3.Connection, record: Any) -> None:
             log.warning("SQLite refused PRAGMA %s", pragma)
     cursor.close()
     if path:
-        try:
-            record.info[TURN] = os.open(f"{path}-writers", os.O_RDWR | os.O_CREAT, 0o600)
-        except OSError:  # no lock file: writers wait as SQLite makes them
+        if (descriptor := lock_file(path)) is not None:
+            record.info[TURN] = descriptor
+        else:  # writers wait as SQLite makes them
             log.warning("no writers' lock file beside the database; SQLite's own wait is used")
 
 

@@ -50,6 +50,7 @@ STORAGE = (
     "store_events",
     "tables",
     "engine",
+    "writers",  # SQLite writers take turns through a lock file
 )
 ACCOUNTS = ("accounts",)  # the staff console's rules: emails, roles, passwords, hashes
 STAFF_CONSOLE = {
@@ -88,6 +89,7 @@ DATABASE = {
     "ivr.store_events",
     "ivr.tables",
     "ivr.engine",
+    "ivr.writers",
     "ivr.migrate",
 }
 OUTBOUND = {"twilio", "ivr.outbound"}
