@@ -296,10 +296,10 @@ def drop_after_first_write(monkeypatch) -> dict:
     state = {"down": False}
     real_session = Store.session
 
-    def session(self, reading=False):
+    def session(self, reading=False, light=False):
         if state["down"]:
             raise StoreError("OperationalError")
-        return real_session(self, reading)
+        return real_session(self, reading, light)
 
     for name in ("claim", "opt_out", "opt_in", "add_request", "keep_text"):
         real = getattr(Store, name)
