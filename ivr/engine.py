@@ -61,12 +61,8 @@ def _sqlite_begin(conn: Any) -> None:
     if conn.info.get("synchronous") != synchronous:
         conn.exec_driver_sql(f"PRAGMA synchronous={synchronous}")
         conn.info["synchronous"] = synchronous
-    take_turn(conn.info, WAIT_MS / 1000)  # see writers.py
-    try:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-    except BaseException:
-        give_turn(conn.info)
-        raise
+    take_turn(conn.info, WAIT_MS / 1000)  # see writers.py; given back at check-in
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _sqlite_checkin(_dbapi_connection: object, record: Any) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import multiprocessing
 import os
+import sqlite3
 import subprocess
 from datetime import UTC, datetime, timedelta
 
@@ -551,4 +552,13 @@ def test_sqlite_writers_take_turns_through_a_lock_file_given_back_after_each_wri
     assert _turn_is_free(path)  # given back after a failed write too
     with store.session(reading=True):
         assert _turn_is_free(path)  # reads never take it
+    other = sqlite3.connect(path, isolation_level=None)  # a writer that takes no turn
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(StoreError):  # BEGIN IMMEDIATE itself fails, after SQLite's wait
+            store.opt_in(CALLER)
+        assert _turn_is_free(path)  # given back when the transaction could not even begin
+    finally:
+        other.rollback()
+        other.close()
     assert store.is_opted_out(CALLER)
