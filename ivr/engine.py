@@ -106,11 +106,10 @@ def _sqlite_connect(dbapi_connection: sqlite3.Connection, record: Any) -> None:
         cursor.close()
         dbapi_connection.close()
         raise _not_writable(path)
+    # A pragma refused (WAL in a folder it cannot write) fails the connection, as the file
+    # itself does above: the line answers as when the database is down, and tries again.
     for pragma in SQLITE_PRAGMAS:
-        try:
-            cursor.execute(f"PRAGMA {pragma}")
-        except Exception:  # a file system without WAL, say: the line still works, more slowly
-            log.warning("SQLite refused PRAGMA %s", pragma)
+        cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
     if path:
         if (descriptor := lock_file(path)) is not None:

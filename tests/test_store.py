@@ -288,6 +288,30 @@ def test_unwritable_sqlite_fails_as_store_error_and_writes_again_once_writable(
     assert store.record(NOW, "voice", "menu") is True
 
 
+def test_a_file_in_a_folder_it_cannot_write_is_down_until_the_folder_is_writable(
+    tmp_path, make_store
+):
+    """SQLite cannot keep its write-ahead log beside the file: the connection is not made
+    (a refused pragma fails it, as a file it cannot write does), so reads and writes fail as
+    StoreError, the line answers as when the database is down, and writes once it can."""
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    path = folder / "db.sqlite3"
+    make_store(f"sqlite:///{path}").engine.dispose()
+    for leftover in folder.glob("db.sqlite3-*"):
+        leftover.unlink()
+    subprocess.run(["chattr", "+i", str(folder)], check=True)
+    try:
+        store = make_store(f"sqlite:///{path}", upgrade=False)
+        with pytest.raises(StoreError):
+            store.is_opted_out(CALLER)
+        assert store.record(NOW, "voice", "menu") is False
+    finally:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+    store.opt_out(CALLER, "STOP", NOW)
+    assert store.is_opted_out(CALLER)
+
+
 def test_missing_sqlite_folder_fails_as_store_error(tmp_path, make_store):
     lost = make_store(f"sqlite:///{tmp_path / 'gone' / 'x.sqlite3'}", upgrade=False)
     with pytest.raises(StoreError):
