@@ -59,6 +59,7 @@ SLIP = 88  # rapidfuzz ratio for a one-letter slip in a long word
 SLIP_LENGTH = 7
 MODEL = "(model)"  # the phrase of a danger the model found
 MODEL_MIN_WORDS = 3  # one or two words ("END", "STOP") are commands: phrases alone judge them
+SIGNS_OVER_LAUGHTER = 2  # overdose signs, each its own, that laughter does not take back
 LOOK_BACK = 1  # negation: the word just before a phrase, not counting `skip` words
 
 
@@ -175,6 +176,10 @@ def _any(patterns: Patterns, said: tuple[str, ...]) -> bool:
     return next(patterns.spans(said), None) is not None
 
 
+def _overlap(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
 def _fits(word: str, options: tuple[str, ...]) -> bool:
     return any(
         word.startswith(option[:-1]) if option.endswith("*") else word == option
@@ -213,6 +218,9 @@ class Recognizer:
     danger_words: Patterns = Patterns(())
     clause_break: frozenset[str] = frozenset()
     back_to_now: Patterns = Patterns(())
+    still_now: Patterns = Patterns(())
+    laughter: Patterns = Patterns(())
+    what_to_do: Patterns = Patterns(())
     model: Model | None = None
 
     @classmethod
@@ -246,6 +254,9 @@ class Recognizer:
             danger_words=compiled(crisis.danger_words),
             clause_break=single(crisis.clause_break),
             back_to_now=compiled(crisis.back_to_now),
+            still_now=compiled(crisis.still_now),
+            laughter=compiled(crisis.laughter),
+            what_to_do=compiled(crisis.what_to_do),
             model=model,
         )
 
@@ -298,8 +309,10 @@ class Recognizer:
         """
         context, danger = False, False
         every = tokens(text)
-        joking = _any(self.not_overdose, every)
-        history = _any(self.long_ago, every)  # "he OD'd, he's in the hospital now"
+        joking = _any(self.not_overdose, every)  # a pet
+        laughing = _any(self.laughter, every)  # takes back one sign, not several
+        signs: list[tuple[int, int]] = []
+        history = self._history(every)  # "he OD'd, he's in the hospital now"
         now = _any(
             self.right_now, every
         )  # "what do I do if he's not breathing, he's here right now"
@@ -316,6 +329,14 @@ class Recognizer:
                 if kind == "overdose" and joking:
                     continue
                 matches = list(pattern.find(said))
+                if kind == "overdose" and laughing:
+                    # "slumped, won't answer me, breathing real slow, prob just tired lol"
+                    if not is_past and matches and self._live(matches, said, is_past, kind, now):
+                        signs.extend(m for m in matches if not any(_overlap(m, o) for o in signs))
+                        if len(signs) >= SIGNS_OVER_LAUGHTER:
+                            return Danger(kind, pattern.lang, pattern.text)
+                    context = context or bool(matches)
+                    continue
                 if not is_past and kind == "suicide" and self._attempted(matches, said):
                     is_past = True  # "tried to kill myself": when? the message says
                 if (is_past and history) or fiction:
@@ -326,7 +347,7 @@ class Recognizer:
                 context = context or bool(matches)
             context = context or self._has_context(said)
             danger = danger or _any(self.danger_words, said)
-        quiet = joking or history or fiction or len(every) < MODEL_MIN_WORDS
+        quiet = joking or laughing or history or fiction or len(every) < MODEL_MIN_WORDS
         if quiet or context or not self.model:
             return None
         if not danger and len(every) < UNGUIDED_MIN_WORDS:
@@ -335,6 +356,19 @@ class Recognizer:
         if found := self.model.crisis(text, None if danger else UNGUIDED_THRESHOLD):
             return Danger(found, "", MODEL)
         return None
+
+    def what_to_do_asked(self, text: str) -> bool:
+        """True when the message asks what to do now ("what do I do", "qué hago mientras")."""
+        return _any(self.what_to_do, tokens(text))
+
+    def _history(self, said: tuple[str, ...]) -> bool:
+        """True when a time long ago is said, not inside a rate or a manner (`still_now`:
+        "twice a minute", "all at once", "de una vez")."""
+        held = list(self.still_now.spans(said))
+        return any(
+            not any(s <= start and end <= e for s, e in held)
+            for start, end in self.long_ago.spans(said)
+        )
 
     def _fiction(self, said: tuple[str, ...]) -> bool:
         """True when a film, song or joke is named, and not denied ("not joking")."""

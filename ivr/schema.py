@@ -252,6 +252,9 @@ class Crisis(Model):
     danger_words: Words = Words()
     clause_break: Words = Words()
     back_to_now: Words = Words()
+    still_now: Words = Words()
+    laughter: Words = Words()
+    what_to_do: Words = Words()
 
 
 class Messages(Model):

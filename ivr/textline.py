@@ -123,6 +123,10 @@ QUESTION_WORDS = frozenset(
 )
 
 
+# Questions about the center itself, which an emergency does not change (see reply_to).
+ABOUT_US = frozenset({"contact", "privacy", "therapies"})
+
+
 def _asks(text: str) -> bool:
     """True when a message asks something ("how do i use narcan"), not only names a danger."""
     return "?" in text or "¿" in text or bool(QUESTION_WORDS & set(tokens(text)))
@@ -222,7 +226,12 @@ def reply_to(
         return TextReply(None, lang, "echo")  # our own reply sent back by a machine: no loop
     if danger:
         body: str | None = _message(line, f"sms_crisis_{danger.kind}", lang)
-        asked = found and not opted_out and _asks(text)
+        asked = not opted_out and _asks(text)
+        if danger.kind == "overdose" and line.crisis.what_to_do_asked(text):
+            if not found or found[0] not in ABOUT_US:
+                # "what do I do?" beside someone overdosing asks about the overdose, not
+                # about the needle or the heroin the message names (signs, treatment)
+                found, asked = ("overdose", lang), not opted_out
         answer = topic_text(line, found[0], lang) if found and asked else None
         topic = found[0] if found and answer else None
         return TextReply(body, lang, "crisis", topic, danger.kind, followup=answer)

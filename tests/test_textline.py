@@ -363,3 +363,47 @@ def test_the_model_without_a_word_of_danger_must_be_sure(line, typed, danger):
     if danger:
         chances = recognizer.model.chances(typed)
         assert 1 - chances["none"] >= model.UNGUIDED_THRESHOLD
+
+
+HISTORY_OR_MANNER = [
+    # A long-ago word inside a rate or a manner is not history (still_now in menus.yaml).
+    ("911 told me to stay on the line. hes breathing like twice a minute", True),
+    ("i took 6 percs at once and now i feel real weird", True),
+    ("se tomo todas las pastillas de una vez y no despierta", True),
+    ("he overdosed twice last year and now he wants treatment", False),
+    # Laughter takes back one sign of overdose, not several (laughter in menus.yaml).
+    ("lol he passed out on the couch again", False),
+    (
+        "rn hes slumped over on the couch and wont answer me and his breathing is real slow,"
+        " prob just tired lol",
+        True,
+    ),
+    ("my dog is not moving and wont wake up", False),
+    # "quería saber" is a polite now, not a was-then before a wish to die.
+    ("queria saber si aceptan HUSKY porque ya estoy pensando en acabar con todo", True),
+    ("queria matarme cuando tenia 15, ahora busco terapia para la ansiedad", False),
+]
+
+
+@pytest.mark.parametrize(("typed", "crisis"), HISTORY_OR_MANNER)
+def test_history_laughter_and_politeness(line, typed, crisis):
+    assert (reply(line, typed).kind == "crisis") is crisis
+
+
+WHAT_TO_DO = [
+    # Beside an overdose, "what do I do" asks about the overdose, not about the needle
+    # (signs) or the heroin (treatment) the message names; a question about the center stands.
+    ("my dad is on the floor with a needle next to him and wont wake up, what do i do", "overdose"),
+    ("mi hermano no respira y hay una jeringa al lado, que hago mientras llega la ambulancia", "overdose"),
+    ("his breathing is real slow and he wont wake up. what time do you open tomorrow?", "contact"),
+    # Without a what-to-do question the topic named stays (the safety step leads either way).
+    ("me estoy muriendo con esta malilla y no respiro bien, cuanto dura la abstinencia?", "withdrawal"),
+]
+
+
+@pytest.mark.parametrize(("typed", "topic"), WHAT_TO_DO)
+def test_what_to_do_beside_an_overdose(line, typed, topic):
+    answer = reply(line, typed)
+    assert answer.kind == "crisis" and answer.crisis == "overdose"
+    assert answer.topic == topic
+    assert answer.followup == texting.topic_text(line, topic, answer.lang)
