@@ -60,6 +60,7 @@ SLIP_LENGTH = 7
 MODEL = "(model)"  # the phrase of a danger the model found
 MODEL_MIN_WORDS = 3  # one or two words ("END", "STOP") are commands: phrases alone judge them
 SIGNS_OVER_LAUGHTER = 2  # overdose signs, each its own, that laughter does not take back
+WHAT_IF_REACH = 12  # words: a what-if or a was-then reaches no further, even in one clause
 LOOK_BACK = 1  # negation: the word just before a phrase, not counting `skip` words
 
 
@@ -424,7 +425,8 @@ class Recognizer:
         nows = [start for start, _ in self.back_to_now.spans(said)]
         return any(
             not any(
-                end <= start and not self._broken(said, end, start, nows if then else [])
+                end <= start <= end + WHAT_IF_REACH
+                and not self._broken(said, end, start, nows if then else [])
                 for end, then in before
             )
             and not any(s < stop and start < e for s, e in sayings)

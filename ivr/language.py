@@ -44,7 +44,7 @@ SPANISH = frozenset(
     es esa ese eso esta estan estas este esto estoy favor fue gracias hace hacer hay
     hermano hermana hija hijo hola la las le les lo los mama mas me mi mis mucho muy
     nada necesito ni no nos nosotros o otra otro papa para pero poco por porque puede
-    puedo que quien quiero se sea ser si sin sobre solo su sus tambien tengo tiene
+    puedo que quien quiero se sea ser si sii sin sobre solo su sus tambien tengo tiene
     tienen todo todos tu un una uno usted ustedes va vez y ya yo esposo esposa novio
     novia amigo amiga primo prima tio tia abuela abuelo nieto nieta ayudenme quisiera
     saber informacion cuanto horario abren cierran donde estan seguro pagar cita

@@ -125,10 +125,15 @@ def fold(text: str) -> str:
 REPEATED = re.compile(r"([a-z])\1{2,}")  # "ayudaaa", "heeelp", "pleeease": one letter
 
 
+# Spanish "sí" (yes) is not "si" (if): where the writer kept its accent, it stays apart, so
+# "hola sí, mi esposo no respira" holds no what-if. (Keywords fold it to SI, as typed.)
+YES = re.compile(r"\b[sS][íÍ]\b")
+
+
 def tokens(text: str) -> tuple[str, ...]:
     """The words of a text, folded and spelled out."""
     out: list[str] = []
-    for word in NOT_A_LETTER.split(REPEATED.sub(r"\1", fold(text))):
+    for word in NOT_A_LETTER.split(REPEATED.sub(r"\1", fold(YES.sub("sii", text)))):
         if word:
             out.extend(SPELLED_OUT.get(word, word).split())
     return tuple(out)
@@ -136,5 +141,5 @@ def tokens(text: str) -> tuple[str, ...]:
 
 def sentences(text: str) -> tuple[tuple[str, ...], ...]:
     """The tokens of each sentence, split where the writer ended one."""
-    found = (tokens(part) for part in SENTENCE_END.split(fold(text)))
+    found = (tokens(part) for part in SENTENCE_END.split(fold(YES.sub("sii", text))))
     return tuple(part for part in found if part)

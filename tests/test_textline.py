@@ -407,3 +407,27 @@ def test_what_to_do_beside_an_overdose(line, typed, topic):
     assert answer.kind == "crisis" and answer.crisis == "overdose"
     assert answer.topic == topic
     assert answer.followup == texting.topic_text(line, topic, answer.lang)
+
+
+YES_AND_REACH = [
+    # "sí" (yes), its accent kept, is no what-if; "si" (if) still is.
+    ("hola sí buenas es que mi esposo no lo puedo levantar y tiene los labios azules", True),
+    ("si mi esposo tiene los labios azules que hago", False),
+    # A what-if reaches twelve words at most, even without a comma.
+    (
+        "dicen que lo que vende el tipo de la esquina trae de todo y yo me inyecte un poco"
+        " hace media hora y no siento las piernas",
+        True,
+    ),
+    ("what do i do if my son who has been using for years stops breathing", False),
+]
+
+
+@pytest.mark.parametrize(("typed", "crisis"), YES_AND_REACH)
+def test_yes_is_not_if_and_a_what_if_reaches_so_far(line, typed, crisis):
+    assert (reply(line, typed).kind == "crisis") is crisis
+
+
+def test_yes_keeps_its_accent_apart_only_in_tokens():
+    assert tokens("Sí, señor") == ("sii", "senor") and tokens("si no despierta")[0] == "si"
+    assert normalize_word("Sí") == "SI"  # the START keyword in Spanish still reads SI
