@@ -394,10 +394,16 @@ WHAT_TO_DO = [
     # Beside an overdose, "what do I do" asks about the overdose, not about the needle
     # (signs) or the heroin (treatment) the message names; a question about the center stands.
     ("my dad is on the floor with a needle next to him and wont wake up, what do i do", "overdose"),
-    ("mi hermano no respira y hay una jeringa al lado, que hago mientras llega la ambulancia", "overdose"),
+    (
+        "mi hermano no respira y hay una jeringa al lado, que hago mientras llega la ambulancia",
+        "overdose",
+    ),
     ("his breathing is real slow and he wont wake up. what time do you open tomorrow?", "contact"),
     # Without a what-to-do question the topic named stays (the safety step leads either way).
-    ("me estoy muriendo con esta malilla y no respiro bien, cuanto dura la abstinencia?", "withdrawal"),
+    (
+        "me estoy muriendo con esta malilla y no respiro bien, cuanto dura la abstinencia?",
+        "withdrawal",
+    ),
 ]
 
 
