@@ -29,13 +29,25 @@ def engine_for(url: str) -> Engine:
         event.listen(engine, "close", _sqlite_close)
         return engine
     # Short limits: a slow database must not hold a webhook near Twilio's 15 seconds.
-    # Pooled, checked before use, so a restarted server costs one failed request at most.
-    limits = {"connect_timeout": 3, "options": f"-c statement_timeout={WAIT_MS}"}
-    engine = create_engine(
-        url, pool_pre_ping=True, pool_size=4, max_overflow=4, connect_args=limits
-    )
+    # Pooled and not pinged before each use (a ping is a round trip, as dear as a webhook's
+    # own statement): a restarted server fails the request that meets a dead connection
+    # (answered as when the database is down), and SQLAlchemy then drops every connection
+    # the pool held before, so each worker loses one request at most.
+    # Commits wait for the disk only where a transaction asks (see _postgres_begin).
+    options = f"-c statement_timeout={WAIT_MS} -c synchronous_commit=off"
+    limits = {"connect_timeout": 3, "options": options}
+    engine = create_engine(url, pool_size=4, max_overflow=4, connect_args=limits)
     event.listen(engine, "begin", _postgres_begin)
     return engine
+
+
+def quick_reads(engine: Engine) -> Engine:
+    """The engine for a webhook's small read: one or two statements, no transaction around
+    them (on PostgreSQL no BEGIN and ROLLBACK round trips; on SQLite no lock taken)."""
+    options: dict[str, Any] = {READING: True, QUICK: True}
+    if engine.dialect.name == "postgresql":
+        options["isolation_level"] = "AUTOCOMMIT"
+    return engine.execution_options(**options)
 
 
 READING = "ivr_reading"  # an execution option: a transaction that only reads
@@ -46,6 +58,7 @@ READING = "ivr_reading"  # an execution option: a transaction that only reads
 # was promised (an opt-out, a call-back request, a voicemail, a crisis entry) and every
 # staff change are written without it.
 LIGHT = "ivr_light"
+QUICK = "ivr_quick"  # an execution option: a read whose statements need no shared snapshot
 
 
 def _sqlite_begin(conn: Any) -> None:
@@ -53,6 +66,8 @@ def _sqlite_begin(conn: Any) -> None:
     # later writes is what fails with "database is locked" under several gunicorn
     # workers. One that only reads begins deferred, and never waits for a writer (WAL).
     options = conn.get_execution_options()
+    if options.get(QUICK, False):
+        return  # each statement reads on its own (the driver commits nothing: it wrote nothing)
     if options.get(READING, False):
         conn.exec_driver_sql("BEGIN")
         return
@@ -77,10 +92,12 @@ def _sqlite_close(_dbapi_connection: object, record: Any) -> None:
 
 
 def _postgres_begin(conn: Any) -> None:
-    # A light transaction does not wait for its log to reach the disk (the server writes
-    # it within moments); the others wait, as the server is configured to.
-    if conn.get_execution_options().get(LIGHT, False):
-        conn.exec_driver_sql("SET LOCAL synchronous_commit TO off")
+    # Connections do not wait for the log to reach the disk (synchronous_commit=off, set
+    # when they connect): a light transaction (the server writes it within moments) and a
+    # read need nothing more. Every other transaction waits for the disk before its reply.
+    options = conn.get_execution_options()
+    if not options.get(LIGHT, False) and not options.get(READING, False):
+        conn.exec_driver_sql("SET LOCAL synchronous_commit TO on")
 
 
 # WAL: readers never wait for the writer, and a commit appends to the log instead of

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 
-from .engine import LIGHT, READING, engine_for
+from .engine import LIGHT, READING, engine_for, quick_reads
 from .eventlog import Later
 from .store_base import ENTRY as ENTRY
 from .store_base import Note, StoreError
@@ -52,6 +52,7 @@ class Store(QueueStore, DeliveryStore, TextStore, LineStore, StaffStore, CallBac
         self.engine = engine_for(url)
         self._reader = self.engine.execution_options(**{READING: True})  # same pool
         self._light = self.engine.execution_options(**{LIGHT: True})  # same pool
+        self._quick = quick_reads(self.engine)  # same pool
         self._secret = secret
         self._lock = threading.Lock()
         self._failed_writes = 0

@@ -63,6 +63,7 @@ class StoreBase:
     later: Later[Note]  # analytics written after answers
     _reader: Engine
     _light: Engine
+    _quick: Engine
     _secret: str
     _lock: threading.Lock
     _failed_writes: int
@@ -90,7 +91,7 @@ class StoreBase:
         """A plain connection for a small read every webhook makes (no ORM session to set up);
         faults become StoreError, as in `session`."""
         try:
-            with self._reader.connect() as connection:
+            with self._quick.connect() as connection:
                 yield connection
         except (SQLAlchemyError, self.engine.dialect.loaded_dbapi.Error, *DRIVER_FAULTS) as exc:
             raise StoreError(type(exc).__name__) from exc

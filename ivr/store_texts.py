@@ -10,8 +10,7 @@ from typing import Any, Literal
 from sqlalchemy import BindParameter, Select, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from .oncall import OnCall
-from .store_base import ENTRY, Note, StoreBase, _changed, _line_state
+from .store_base import ENTRY, Note, StoreBase, _changed
 from .tables import Delivery, Event, OptOut, Request
 
 Keep = Literal["opt-out", "opt-in", "callback", "crisis"]
@@ -19,7 +18,7 @@ Keep = Literal["opt-out", "opt-in", "callback", "crisis"]
 
 @dataclass(frozen=True)
 class Recalled:
-    """What the line knew of a number when its text arrived, read in one transaction."""
+    """What the line knew of a number when its text arrived, read in one statement."""
 
     reply: str | None = None  # the reply this delivery already got: it is a retry
     opted_out: bool = False
@@ -27,7 +26,6 @@ class Recalled:
     replies: int = 0  # replies in the last minute
     notices: int = 0  # "please wait" notices in the last minute
     repeats: int = 0  # replies to these same words in the repeat window
-    state: OnCall | None = None  # the console's on-call and open/close (None: not readable)
 
 
 class TextStore(StoreBase):
@@ -93,11 +91,10 @@ class TextStore(StoreBase):
         }
         with self.reading() as connection:  # a plain connection: no ORM session to set up
             found = connection.execute(_recall_text(), values).one()
-            state = _line_state(connection)
         reply, opted_out, language, replies, notices, repeats = found
         if key and reply is not None:
-            return Recalled(reply=reply, state=state)
-        return Recalled(None, bool(opted_out), language, replies, notices, repeats, state)
+            return Recalled(reply=reply)
+        return Recalled(None, bool(opted_out), language, replies, notices, repeats)
 
     def keep_text(
         self,
