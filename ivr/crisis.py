@@ -61,6 +61,8 @@ MODEL = "(model)"  # the phrase of a danger the model found
 MODEL_MIN_WORDS = 3  # one or two words ("END", "STOP") are commands: phrases alone judge them
 SIGNS_OVER_LAUGHTER = 2  # overdose signs, each its own, that laughter does not take back
 WHAT_IF_REACH = 12  # words: a what-if or a was-then reaches no further, even in one clause
+# A film or a joke denied: "not joking", "she did not look like she was kidding".
+FICTION_LOOK_BACK = 5
 LOOK_BACK = 1  # negation: the word just before a phrase, not counting `skip` words
 
 
@@ -373,7 +375,10 @@ class Recognizer:
 
     def _fiction(self, said: tuple[str, ...]) -> bool:
         """True when a film, song or joke is named, and not denied ("not joking")."""
-        return any(not self._negated(said, start) for start, _ in self.fiction.spans(said))
+        return any(
+            not self._negated(said, start, look_back=FICTION_LOOK_BACK)
+            for start, _ in self.fiction.spans(said)
+        )
 
     def _over(self, said: tuple[str, ...]) -> bool:
         """True when the writer says it is over ("ahora esta bien"), not when a word of danger
@@ -443,7 +448,11 @@ class Recognizer:
         )
 
     def _negated(
-        self, said: tuple[str, ...], start: int, negators: frozenset[str] | None = None
+        self,
+        said: tuple[str, ...],
+        start: int,
+        negators: frozenset[str] | None = None,
+        look_back: int = LOOK_BACK,
     ) -> bool:
         looked = 0
         for word in reversed(said[:start]):
@@ -451,6 +460,6 @@ class Recognizer:
                 return True
             if word not in self.skip:
                 looked += 1
-                if looked == LOOK_BACK:
+                if looked == look_back:
                     return False
         return False

@@ -437,3 +437,23 @@ def test_yes_is_not_if_and_a_what_if_reaches_so_far(line, typed, crisis):
 def test_yes_keeps_its_accent_apart_only_in_tokens():
     assert tokens("Sí, señor") == ("sii", "senor") and tokens("si no despierta")[0] == "si"
     assert normalize_word("Sí") == "SI"  # the START keyword in Spanish still reads SI
+
+
+TOLD_AROUND = [
+    # A reported threat can be long over (suicide_past): history when the message says when.
+    ("mi esposo amenazo con suicidarse hace años cuando tomaba, hoy esta sobrio y bien", False),
+    ("mi hijo amenazo con matarse y se encerro en el baño", True),
+    # A threat told back that came true today.
+    ("me dijo que si su mama se enteraba que usa se mataba. y la mama se entero hoy", True),
+    # A joke denied some words before it is no joke.
+    ("she said she will drive into the river after her shift and she was not kidding", True),
+    # A conditional asked ("would I OD") and a word heard ("the word overdose") are questions.
+    ("3 weeks clean. but if I ever did slip, would I OD easier now?", False),
+    ("my 9 year old heard the word overdose at school, how do i explain it", False),
+    ("creo que fue sobredosis lo que le paso ayer al señor del bus", False),
+]
+
+
+@pytest.mark.parametrize(("typed", "crisis"), TOLD_AROUND)
+def test_threats_jokes_and_questions_told_around_a_danger(line, typed, crisis):
+    assert (reply(line, typed).kind == "crisis") is crisis
