@@ -87,6 +87,17 @@ class StoreBase:
             raise StoreError(type(exc).__name__) from exc
 
     @contextmanager
+    def writing(self, light: bool = False) -> Iterator[Connection]:
+        """A transaction on a plain connection, for a webhook's one write of plain rows (no ORM
+        session to set up and flush: on the text path it cost more than the statements).
+        Commits on success; faults become StoreError, as in `session`."""
+        try:
+            with (self._light if light else self.engine).begin() as connection:
+                yield connection
+        except (SQLAlchemyError, self.engine.dialect.loaded_dbapi.Error, *DRIVER_FAULTS) as exc:
+            raise StoreError(type(exc).__name__) from exc
+
+    @contextmanager
     def reading(self) -> Iterator[Connection]:
         """A plain connection for a small read every webhook makes (no ORM session to set up);
         faults become StoreError, as in `session`."""
@@ -110,16 +121,16 @@ class StoreBase:
         message = f"said\0{number or ''}\0{words}".encode()
         return hmac.new(self._secret.encode(), message, hashlib.sha256).hexdigest()[:32]
 
-    def _insert(self, session: Session, table: type[Base], **values: object) -> bool:
+    def _insert(self, s: Session | Connection, table: type[Base], **values: object) -> bool:
         """Insert unless the primary key exists; True when this call inserted it."""
         statement = _insert_once(self.engine.dialect.name, table)
         # On the session's connection: a Core statement run through the Session takes the
         # ORM's bulk-insert path, which costs more than the insert itself.
-        return session.connection().execute(statement, values).first() is not None
+        return _plain(s).execute(statement, values).first() is not None
 
     def _claim(
         self,
-        s: Session,
+        s: Session | Connection,
         key: str,
         at: datetime,
         reply: str | None = None,
@@ -127,7 +138,9 @@ class StoreBase:
     ) -> bool:
         return self._insert(s, Delivery, key=key[:120], at=at, reply=reply, unsent=unsent)
 
-    def _events(self, s: Session, at: datetime, number: str | None, notes: Sequence[Note]) -> None:
+    def _events(
+        self, s: Session | Connection, at: datetime, number: str | None, notes: Sequence[Note]
+    ) -> None:
         """Insert events as plain rows (no ORM bookkeeping: they are written, never read back)."""
         caller = self.caller(number)
         rows = [
@@ -144,7 +157,7 @@ class StoreBase:
             for note in notes
         ]
         if rows:
-            s.connection().execute(_INSERT_EVENT, rows)
+            _plain(s).execute(_INSERT_EVENT, rows)
 
     # Shared by the waiting list and by texts: a new entry, and the missed calls it closes.
 
@@ -154,7 +167,12 @@ class StoreBase:
         s.flush()
         return row.id
 
-    def _close_missed(self, s: Session, number: str, at: datetime, note: str) -> None:
+    @staticmethod
+    def _request(c: Connection, **values: object) -> int:
+        """A new waiting-list entry as a plain row; its id."""
+        return int(c.execute(_INSERT_REQUEST, values).scalar_one())
+
+    def _close_missed(self, s: Session | Connection, number: str, at: datetime, note: str) -> None:
         """This number's waiting missed calls give way to its new entry: one person, one entry.
 
         One no one has tried to call back is dropped (the new entry is the same person,
@@ -200,6 +218,12 @@ def _line_state(s: Session | Connection) -> OnCall:
 
 _STATE = select(*LineState.__table__.columns).where(LineState.id == 1)
 _INSERT_EVENT = insert(Event)
+_INSERT_REQUEST = insert(Request).returning(Request.id)
+
+
+def _plain(s: Session | Connection) -> Connection:
+    """The connection under a session, or the connection itself."""
+    return s.connection() if isinstance(s, Session) else s
 
 
 def _on_call(row: Any) -> OnCall:

@@ -7,8 +7,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any, Literal
 
-from sqlalchemy import BindParameter, Select, bindparam, delete, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import BindParameter, Connection, Select, bindparam, delete, func, select, update
 
 from .store_base import ENTRY, Note, StoreBase, _changed
 from .tables import Delivery, Event, OptOut, Request
@@ -114,7 +113,7 @@ class TextStore(StoreBase):
         alert is a light transaction (engine.LIGHT): its claim and event, lost to a power
         cut, cost at most a second answer to a retry.
         """
-        with self.session(light=keep is None and not unsent) as s:
+        with self.writing(light=keep is None and not unsent) as s:
             if key and not self._claim(s, key, at, reply):
                 return False
             entry: int | None = None
@@ -123,16 +122,16 @@ class TextStore(StoreBase):
             elif keep == "opt-in":
                 s.execute(delete(OptOut).where(OptOut.number == number))
             elif keep == "callback":
-                row = Request(
-                    kind="callback", channel="sms", number=number, language=note.language, at=at
+                entry = self._request(
+                    s, kind="callback", channel="sms", number=number, language=note.language, at=at
                 )
-                entry = self._added(s, row)
                 self._close_missed(s, number, at, f"followed by a call-back request (#{entry})")
             elif keep == "crisis" and number:
                 entry = self._crisis_waiting(s, number)
                 if entry is None:
                     # The words are not kept: the entry says a crisis reply went out, and when.
-                    row = Request(
+                    entry = self._request(
+                        s,
                         kind="crisis-text",
                         channel="sms",
                         number=number,
@@ -140,14 +139,13 @@ class TextStore(StoreBase):
                         topic=note.topic if note.topic in ("overdose", "suicide") else None,
                         at=at,
                     )
-                    entry = self._added(s, row)
             if key and unsent:
                 owed = unsent.replace(ENTRY, str(entry or 0))
                 s.execute(update(Delivery).where(Delivery.key == key[:120]).values(unsent=owed))
             self._events(s, at, number, [note])
             return True
 
-    def _crisis_waiting(self, s: Session, number: str) -> int | None:
+    def _crisis_waiting(self, s: Connection, number: str) -> int | None:
         """The crisis text of this number that already waits, if any: one entry, not one a text."""
         waiting = select(Request.id).where(
             Request.kind == "crisis-text", Request.number == number, Request.handled_at.is_(None)
