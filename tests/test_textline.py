@@ -451,6 +451,11 @@ TOLD_AROUND = [
     ("3 weeks clean. but if I ever did slip, would I OD easier now?", False),
     ("my 9 year old heard the word overdose at school, how do i explain it", False),
     ("creo que fue sobredosis lo que le paso ayer al señor del bus", False),
+    # Round 21: sayings of nerves, habits, and plain words for a plan.
+    ("me estoy muriendo de los nervios porque mañana es mi primera cita", False),
+    ("mi esposo siempre se queda dormido sentado y tiene las pupilas chiquitas, es droga?", False),
+    ("I have been thinking about ending things. I still have all her pills.", True),
+    ("took out all my meds and lined them up on the table", True),
 ]
 
 
