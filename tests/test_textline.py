@@ -401,8 +401,8 @@ WHAT_TO_DO = [
     ("his breathing is real slow and he wont wake up. what time do you open tomorrow?", "contact"),
     # Without a what-to-do question the topic named stays (the safety step leads either way).
     (
-        "me estoy muriendo con esta malilla y no respiro bien, cuanto dura la abstinencia?",
-        "withdrawal",
+        "se tomo la metadona de la semana y no despierta, cuanto dura la metadona en el cuerpo?",
+        "medications",
     ),
 ]
 
@@ -456,6 +456,11 @@ TOLD_AROUND = [
     ("mi esposo siempre se queda dormido sentado y tiene las pupilas chiquitas, es droga?", False),
     ("I have been thinking about ending things. I still have all her pills.", True),
     ("took out all my meds and lined them up on the table", True),
+    # Round 22: a lost reason said with "see", a saying of slow harm, an act carried off.
+    ("lost my job, wife took the kids. i dont see any reason to keep going", True),
+    ("my uncle is slowly drinking himself to death and nobody will say a word", False),
+    ("le pusieron narcan a un chamaco en mi cuadra, ya se lo llevaron y iba despierto", False),
+    ("me estoy muriendo con los escalofrios y la diarrea, eso es abstinencia?", False),
 ]
 
 
