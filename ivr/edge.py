@@ -27,9 +27,8 @@ def line() -> Line:
 
 def live(state: OnCall | None = None) -> Line:
     """The line as it stands for this request: menus.yaml's, with the staff console's on-call
-    numbers and "closed now" or "open now" applied; read once a request (a call step that
-    read the `state` with everything else passes it). menus.yaml's holds when the database
-    is down."""
+    numbers and "closed now" or "open now" applied; read once a request (a text passes the
+    `state` it read with everything else). menus.yaml's holds when the database is down."""
     found: Line | None = g.get("ivr_live")
     if state is not None or found is None:
         if state is None:
@@ -43,10 +42,10 @@ def live(state: OnCall | None = None) -> Line:
 
 
 def _most_age() -> float:
-    """How old a line state this request may use: a call step's or a text's (read on every
-    one) up to IVR_LINE_STATE_SECONDS; anything else (a staff alert's retry to the backup
-    line, the console) reads it fresh."""
-    if request.blueprint in ("voice", "sms"):
+    """How old a line state this request may use: a call step's (the phone menu, read on every
+    step) up to IVR_LINE_STATE_SECONDS; anything else (a text reads it with what it knows of
+    the number, a staff alert's retry to the backup line, the console) reads it fresh."""
+    if request.blueprint == "voice":
         return float(current_app.config["IVR"].IVR_LINE_STATE_SECONDS)
     return 0.0
 

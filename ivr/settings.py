@@ -59,7 +59,7 @@ class Settings:
     IVR_STAFF_LOCKOUT_FAILURES: int = 5  # wrong passwords in a row that lock an account ...
     IVR_STAFF_LOCKOUT_MINUTES: int = 15  # ... for this long
     IVR_STAFF_LOGINS_PER_MINUTE: int = 10  # sign-in tries from one address, per worker
-    IVR_LINE_STATE_SECONDS: int = 2  # a call step or text may reuse a line state this recent
+    IVR_LINE_STATE_SECONDS: int = 2  # a call step may use the on-call/open state read this recently
 
     def __repr__(self) -> str:
         shown = {f.name: getattr(self, f.name) for f in fields(self)}

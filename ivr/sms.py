@@ -73,8 +73,8 @@ def incoming() -> Response:
         limits.Recent(known.replies, known.notices, known.repeats),
     )
     opt_out_type = request.form.get("OptOutType", "")
-    # The line as the console set it (on-call phone, closed or open now), as a call step reads it.
-    turn = textpolicy.decide(live(), body, facts, _limits(), now(), opt_out_type)
+    # The line as the console set it (on-call phone, closed or open now), read with the rest.
+    turn = textpolicy.decide(live(known.state), body, facts, _limits(), now(), opt_out_type)
     reply, first = _keep(number, key, said, turn)
     if not first:  # the same message, delivered twice at once: the other answered first
         saved = _saved_reply(key)

@@ -9,8 +9,9 @@ from typing import Any, Literal
 
 from sqlalchemy import BindParameter, Connection, Select, bindparam, delete, func, select, update
 
+from .oncall import OnCall
 from .store_base import ENTRY, Note, StoreBase, _changed
-from .tables import Delivery, Event, OptOut, Request
+from .tables import Delivery, Event, LineState, OptOut, Request
 
 Keep = Literal["opt-out", "opt-in", "callback", "crisis"]
 
@@ -25,6 +26,7 @@ class Recalled:
     replies: int = 0  # replies in the last minute
     notices: int = 0  # "please wait" notices in the last minute
     repeats: int = 0  # replies to these same words in the repeat window
+    state: OnCall | None = None  # the console's on-call and open/close (None: not readable)
 
 
 class TextStore(StoreBase):
@@ -90,10 +92,11 @@ class TextStore(StoreBase):
         }
         with self.reading() as connection:  # a plain connection: no ORM session to set up
             found = connection.execute(_recall_text(), values).one()
-        reply, opted_out, language, replies, notices, repeats = found
+        reply, opted_out, language, replies, notices, repeats = found[:6]
+        state = OnCall(*found[6:])  # the line as the console set it, read fresh with the rest
         if key and reply is not None:
-            return Recalled(reply=reply)
-        return Recalled(None, bool(opted_out), language, replies, notices, repeats)
+            return Recalled(reply=reply, state=state)
+        return Recalled(None, bool(opted_out), language, replies, notices, repeats, state)
 
     def keep_text(
         self,
@@ -225,4 +228,21 @@ def _recall_text() -> Select[Any]:
             func.count().filter(Event.at >= minute_ago, Event.kind == "wait")
         ).scalar_subquery(),
         replies.with_only_columns(func.count().filter(*same)).scalar_subquery(),
+        # The console's line state (one row, by its key; all None before anyone set it),
+        # column by column in OnCall's order: the same statement, the same round trip.
+        *(
+            select(column).where(LineState.id == 1).scalar_subquery()
+            for column in (
+                LineState.staff_line,
+                LineState.backup_line,
+                LineState.alert_number,
+                LineState.on_call_by,
+                LineState.on_call_at,
+                LineState.hours_state,
+                LineState.hours_reason,
+                LineState.hours_until,
+                LineState.hours_by,
+                LineState.hours_at,
+            )
+        ),
     )
