@@ -332,20 +332,19 @@ class Recognizer:
                 if kind == "overdose" and joking:
                     continue
                 matches = list(pattern.find(said))
-                if kind == "overdose" and laughing:
-                    # "slumped, won't answer me, breathing real slow, prob just tired lol"
-                    if not is_past and matches and self._live(matches, said, is_past, kind, now):
-                        signs.extend(m for m in matches if not any(_overlap(m, o) for o in signs))
-                        if len(signs) >= SIGNS_OVER_LAUGHTER:
-                            return Danger(kind, pattern.lang, pattern.text)
-                    context = context or bool(matches)
-                    continue
                 if not is_past and kind == "suicide" and self._attempted(matches, said):
                     is_past = True  # "tried to kill myself": when? the message says
                 if (is_past and history) or fiction:
                     context = context or bool(matches)
                     continue
                 if matches and self._live(matches, said, is_past, kind, now):
+                    if kind == "overdose" and laughing:
+                        # one sign and a laugh is a joke; "slumped, won't answer me, breathing
+                        # real slow, prob just tired lol" is not
+                        signs.extend(m for m in matches if not any(_overlap(m, o) for o in signs))
+                        if len(signs) < SIGNS_OVER_LAUGHTER:
+                            context = True
+                            continue
                     return Danger(kind, pattern.lang, pattern.text)
                 context = context or bool(matches)
             context = context or self._has_context(said)

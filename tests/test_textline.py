@@ -379,6 +379,7 @@ HISTORY_OR_MANNER = [
         True,
     ),
     ("my dog is not moving and wont wake up", False),
+    ("lol in that movie he was slumped over and not breathing and nobody helped", False),
     # "quería saber" is a polite now, not a was-then before a wish to die.
     ("queria saber si aceptan HUSKY porque ya estoy pensando en acabar con todo", True),
     ("queria matarme cuando tenia 15, ahora busco terapia para la ansiedad", False),
