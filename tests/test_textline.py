@@ -338,11 +338,6 @@ TOLD_AS_OVER_OR_NOW = [
 ]
 
 
-@pytest.mark.parametrize(("typed", "crisis"), TOLD_AS_OVER_OR_NOW)
-def test_a_danger_told_as_over_or_as_now(line, typed, crisis):
-    assert (reply(line, typed).kind == "crisis") is crisis
-
-
 NO_DANGER_WORD = [
     # No word of danger (`danger_words`): the model is heard only when it is very sure.
     ("tengo la cuchilla en la mano y me tiembla todo", "suicide"),
@@ -386,11 +381,6 @@ HISTORY_OR_MANNER = [
 ]
 
 
-@pytest.mark.parametrize(("typed", "crisis"), HISTORY_OR_MANNER)
-def test_history_laughter_and_politeness(line, typed, crisis):
-    assert (reply(line, typed).kind == "crisis") is crisis
-
-
 WHAT_TO_DO = [
     # Beside an overdose, "what do I do" asks about the overdose, not about the needle
     # (signs) or the heroin (treatment) the message names; a question about the center stands.
@@ -430,11 +420,6 @@ YES_AND_REACH = [
 ]
 
 
-@pytest.mark.parametrize(("typed", "crisis"), YES_AND_REACH)
-def test_yes_is_not_if_and_a_what_if_reaches_so_far(line, typed, crisis):
-    assert (reply(line, typed).kind == "crisis") is crisis
-
-
 def test_yes_keeps_its_accent_apart_only_in_tokens():
     assert tokens("Sí, señor") == ("sii", "senor") and tokens("si no despierta")[0] == "si"
     assert normalize_word("Sí") == "SI"  # the START keyword in Spanish still reads SI
@@ -465,6 +450,11 @@ TOLD_AROUND = [
 ]
 
 
-@pytest.mark.parametrize(("typed", "crisis"), TOLD_AROUND)
-def test_threats_jokes_and_questions_told_around_a_danger(line, typed, crisis):
+@pytest.mark.parametrize(
+    ("typed", "crisis"),
+    TOLD_AS_OVER_OR_NOW + HISTORY_OR_MANNER + YES_AND_REACH + TOLD_AROUND,
+)
+def test_a_danger_told_as_over_or_as_now(line, typed, crisis):
+    """Every table of how a story is told: history, manner, laughter, politeness, "sí",
+    a what-if's reach, threats told back and jokes denied."""
     assert (reply(line, typed).kind == "crisis") is crisis
