@@ -26,13 +26,13 @@ WHEN = datetime.fromisoformat("2026-12-01T10:00:00-05:00")  # a fixed, open mome
 PARTS = ("tune", "holdout")  # corpus files; only `holdout` is held to the targets
 # What issue 9 asks of the never-tuned part, in each language.
 TARGETS = {"recall": 0.95, "false_alarms": 0.05, "topic": 0.90, "language": 0.97}
-# What the line reached on it (2026-11-30, session 3: en recall 43/45, false alarms 3/75, topic
-# 66/73; es recall 41/45, false alarms 0/75, topic 72/74; language 120/120 each), held one
-# message lower so that retraining the model does not flip the suite, and so no change makes
-# it worse.
+# What the line reached on it (2026-12-01, session 8, both held-out parts: en recall 85/89,
+# false alarms 2/144, topic 137/149; es recall 128/133, false alarms 6/217, topic 213/231;
+# language 233/233 and 350/350), held one message lower so that retraining the model does not
+# flip the suite, but never below a target: English recall has no message to spare.
 FLOORS = {
-    "en": {"recall": 0.93, "false_alarms": 0.05, "topic": 0.89, "language": 0.99},
-    "es": {"recall": 0.88, "false_alarms": 0.02, "topic": 0.95, "language": 0.99},
+    "en": {"recall": 0.95, "false_alarms": 0.021, "topic": 0.91, "language": 0.99},
+    "es": {"recall": 0.95, "false_alarms": 0.033, "topic": 0.915, "language": 0.99},
 }
 
 

@@ -23,15 +23,18 @@ def figures():
 def test_the_held_out_messages_hold_the_figures_reached(figures, lang):
     """No change makes the line understand unseen messages worse than it did (FLOORS)."""
     mine = figures[lang]
-    assert mine.recall.tries >= 40 and mine.false_alarms.tries >= 60 and mine.topic.tries >= 60
+    assert mine.recall.tries >= 85 and mine.false_alarms.tries >= 140 and mine.topic.tries >= 140
     assert not evaluate.shortfalls({lang: mine}, evaluate.FLOORS)
 
 
-def test_the_floors_are_no_lower_than_the_targets_where_the_targets_are_met():
-    """A floor under a target is a shortfall to say in the issue, never a quiet lowering."""
+def test_the_floors_hold_the_targets():
+    """Issue 9's targets are met on the held-out part, so the floors never sit under them: a
+    change that takes a held-out figure below a target fails the suite."""
+    t = evaluate.TARGETS
     for lang, floor in evaluate.FLOORS.items():
-        assert floor["false_alarms"] <= evaluate.TARGETS["false_alarms"], lang
-        assert floor["language"] >= evaluate.TARGETS["language"], lang
+        assert floor["recall"] >= t["recall"] and floor["topic"] >= t["topic"], lang
+        assert floor["false_alarms"] <= t["false_alarms"], lang
+        assert floor["language"] >= t["language"], lang
 
 
 def test_the_corpus_is_big_enough_and_well_formed():
