@@ -15,8 +15,11 @@ with three kinds of context, all data staff can extend:
 - `right_now` ("right now", "ahorita") in the message: no what-if takes a phrase back.
 - `over` ("that was years ago", "ya estoy bien") in the message: it is told as history.
 - `fiction` (a film, a song, a joke) anywhere in the message takes a phrase back;
-  `not_overdose` (laughter, a pet) anywhere in the message takes back an overdose,
-  never a wish to die ("lol i want to die" still gets 988).
+  `not_overdose` (a pet) anywhere in the message takes back an overdose; `laughter`
+  takes back one sign of overdose, not several, and nothing when `nervous` words say
+  the laugh is nerves ("jaja estoy nerviosa"). A laugh takes back no wish to die ("lol
+  i want to die" still gets 988) unless the threat hangs on a `condition` ("lmao if we
+  lose again i'm jumping off a bridge").
 - `idioms`: sayings that contain a phrase and mean something else ("me quiero
   morir de la verguenza", "to die for"): a phrase inside one does not count, nor
   a context word ("no se si", "not sure if" are not what-ifs).
@@ -223,6 +226,8 @@ class Recognizer:
     back_to_now: Patterns = Patterns(())
     still_now: Patterns = Patterns(())
     laughter: Patterns = Patterns(())
+    nervous: Patterns = Patterns(())
+    condition: Patterns = Patterns(())
     what_to_do: Patterns = Patterns(())
     model: Model | None = None
 
@@ -259,6 +264,8 @@ class Recognizer:
             back_to_now=compiled(crisis.back_to_now),
             still_now=compiled(crisis.still_now),
             laughter=compiled(crisis.laughter),
+            nervous=compiled(crisis.nervous),
+            condition=compiled(crisis.condition),
             what_to_do=compiled(crisis.what_to_do),
             model=model,
         )
@@ -313,7 +320,9 @@ class Recognizer:
         context, danger = False, False
         every = tokens(text)
         joking = _any(self.not_overdose, every)  # a pet
-        laughing = _any(self.laughter, every)  # takes back one sign, not several
+        # a laugh takes back one sign, not several, and nothing when it is nerves ("jaja estoy
+        # nerviosa", "not a joke")
+        laughing = _any(self.laughter, every) and not _any(self.nervous, every)
         signs: list[tuple[int, int]] = []
         history = self._history(every)  # "he OD'd, he's in the hospital now"
         now = _any(
@@ -338,6 +347,11 @@ class Recognizer:
                     context = context or bool(matches)
                     continue
                 if matches and self._live(matches, said, is_past, kind, now):
+                    if kind == "suicide" and laughing and self._on_condition(said, matches):
+                        # a laughed-off threat on a condition: "i'll jump out a window if i
+                        # sit through one more meeting lol"; a laugh alone takes back no wish
+                        context = True
+                        continue
                     if kind == "overdose" and laughing:
                         # one sign and a laugh is a joke; "slumped, won't answer me, breathing
                         # real slow, prob just tired lol" is not
@@ -358,6 +372,13 @@ class Recognizer:
         if found := self.model.crisis(text, None if danger else UNGUIDED_THRESHOLD):
             return Danger(found, "", MODEL)
         return None
+
+    def _on_condition(self, said: tuple[str, ...], matches: list[tuple[int, int]]) -> bool:
+        """True when an "if" stands in the sentence outside the phrase ("pensando si saltar"
+        is whether, not if)."""
+        return any(
+            not any(s <= start < e for s, e in matches) for start, _ in self.condition.spans(said)
+        )
 
     def what_to_do_asked(self, text: str) -> bool:
         """True when the message asks what to do now ("what do I do", "qué hago mientras")."""

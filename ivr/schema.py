@@ -254,6 +254,8 @@ class Crisis(Model):
     back_to_now: Words = Words()
     still_now: Words = Words()
     laughter: Words = Words()
+    nervous: Words = Words()
+    condition: Words = Words()
     what_to_do: Words = Words()
 
 

@@ -447,6 +447,17 @@ TOLD_AROUND = [
     ("my uncle is slowly drinking himself to death and nobody will say a word", False),
     ("le pusieron narcan a un chamaco en mi cuadra, ya se lo llevaron y iba despierto", False),
     ("me estoy muriendo con los escalofrios y la diarrea, eso es abstinencia?", False),
+    # Round 24: a laugh of nerves takes nothing back (nervous); a threat laughed off on a
+    # condition is a joke (condition), a laugh alone is not; an attempt last night, still wanted.
+    ("jajaja no se por que me rio estoy nerviosa, mi tio se inyecto y no despierta", True),
+    ("haha sorry freaking out, my roommate used and now hes slumped over and wont answer", True),
+    ("lol he passed out on the couch again, not a joke, he wont wake up", True),
+    ("lmao if my team loses again tonight im jumping off a bridge", False),
+    ("jajaja me mato si me vuelven a poner turno doble", False),
+    ("lol i want to kill myself", True),
+    ("me acabo de cortar otra vez jaja soy un desastre", True),
+    ("last night i took a handful of pills and i still want to", True),
+    ("anoche me tome todas las pastillas y todavia quiero hacerlo", True),
 ]
 
 
@@ -455,6 +466,6 @@ TOLD_AROUND = [
     TOLD_AS_OVER_OR_NOW + HISTORY_OR_MANNER + YES_AND_REACH + TOLD_AROUND,
 )
 def test_a_danger_told_as_over_or_as_now(line, typed, crisis):
-    """Every table of how a story is told: history, manner, laughter, politeness, "sí",
-    a what-if's reach, threats told back and jokes denied."""
+    """Every table of how a story is told: history, manner, laughter (and nerves), politeness,
+    "sí", a what-if's reach, threats told back, laughed off on a condition, and jokes denied."""
     assert (reply(line, typed).kind == "crisis") is crisis
