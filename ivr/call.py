@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Concatenate, Literal, ParamSpec
 
 from . import prompts, schedule, understand
 from .menus import Line
@@ -23,6 +23,8 @@ MAX_NET_TRIES = 5  # silent re-readings of the safety net before a last goodbye
 # by mistake: no missed-call entry. One who waited longer for a person is called back.
 HUNG_UP_AT_ONCE = timedelta(seconds=8)
 ANSWERED = {"completed", "answered"}
+P = ParamSpec("P")
+BUILT_MOST = 4096  # menu replies kept per loaded menu; the shipped menu has a few hundred
 
 
 EffectKind = Literal["text", "callback"]
@@ -40,9 +42,26 @@ def _text(line: Line, name: str, where: Where, **fields: str) -> Say:
     return Say(prompts.say(line, name, where.lang, **fields))
 
 
+def kept(build: Callable[Concatenate[Line, P], Reply]) -> Callable[Concatenate[Line, P], Reply]:
+    """A step whose reply depends on the menu and its arguments alone (a menu read, a
+    summary): built the first time, then kept with the loaded menu (`Line.built`)."""
+
+    def step(line: Line, /, *args: P.args, **kwargs: P.kwargs) -> Reply:
+        key = (build.__name__, args, tuple(sorted(kwargs.items())))
+        reply: Reply | None = line.built.get(key)
+        if reply is None:
+            reply = build(line, *args, **kwargs)
+            if len(line.built) < BUILT_MOST:
+                line.built[key] = reply
+        return reply
+
+    return step
+
+
 # Menus ------------------------------------------------------------------------
 
 
+@kept
 def menu(
     line: Line,
     where: Where,
@@ -147,6 +166,7 @@ def _missed(
 # Summaries --------------------------------------------------------------------
 
 
+@kept
 def summary(
     line: Line, where: Where, lead: tuple[Say, ...] = (), slow: bool = False, read: bool = True
 ) -> Reply:

@@ -6,11 +6,11 @@ import itertools
 import re
 import string
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Hashable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
@@ -142,6 +142,12 @@ class Line:
                         elif found[key][0] == topic_id and found[key][1] not in (lang, None):
                             found[key] = (topic_id, None, found[key][2])
         return found
+
+    @cached_property
+    def built(self) -> dict[Hashable, Any]:
+        """What the call core builds from the menu alone (a menu's reply for a place in the
+        line), kept the first time it is built: the same answer, not built again per call."""
+        return {}
 
     @cached_property
     def own_texts(self) -> frozenset[tuple[str, ...]]:

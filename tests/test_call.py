@@ -7,6 +7,7 @@ from datetime import datetime
 import pytest
 
 from ivr import call, schedule
+from ivr.menus import load_line
 from ivr.reply import Dial, Gather, Hangup, Record, Reply, Say, Where
 from ivr.understand import Heard
 
@@ -488,3 +489,17 @@ def test_the_whisper_tells_staff_it_is_a_crisis(line):
         "Help line call, in Spanish, CRISIS: the caller spoke of an overdose or suicide, "
         "from the main menu."
     )
+
+
+def test_a_menu_read_is_built_once_per_loaded_menu(line):
+    """Issue 11: what depends on the menu alone is not built again per call; a menu loaded
+    again (staff edited it) builds its own, equal when nothing changed."""
+    where = Where(lang="es", menu="main")
+    first = call.menu(line, where, greet=True)
+    assert call.menu(line, where, greet=True) is first
+    assert call.summary(line, where.to(topic="overdose")) is call.summary(
+        line, where.to(topic="overdose")
+    )
+    again = load_line(line.path)
+    assert call.menu(again, where, greet=True) == first
+    assert call.menu(again, where, greet=True) is not first
