@@ -59,8 +59,18 @@ SPANISH = frozenset(
     estaba estoy estamos estan fue fui ido sido hecho hizo hago hace hacen ver veo
     vio mira miro creo cree crees parece pienso sigo sigue seguir dejar deje dejo
     usar uso usa usando tomar toma tomo tome llevar lleva puedo puede pueden podemos
-    debo debe deberia cual cuales quien quienes cuanto cuanta cuantos""".split()
+    debo debe deberia cual cuales quien quienes cuanto cuanta cuantos aceptan acepta
+    aceptar aceptamos atienden atiende ofrecen ofrece cubren cubre dan dais trabajan""".split()
 )
+# Endings no English word of a text has, for Spanish words in neither list ("rehabilitación",
+# "consumiendo", "rápidamente"); a word needs SUFFIX_LENGTH letters or more.
+GERUNDS = ("ando", "iendo")
+SPANISH_ENDINGS = ("cion", "ciones", "mente", "amos", "emos", "imos", *GERUNDS) + tuple(
+    g + pronoun
+    for g in GERUNDS
+    for pronoun in ("me", "se", "le", "lo", "la")  # "inyectandose"
+)
+SUFFIX_LENGTH = 6
 SPANISH_MARKS = re.compile(r"[áéíóúñ¿¡ü]", re.IGNORECASE)
 
 
@@ -87,7 +97,8 @@ class Languages:
         """
         said = tokens(text)
         en = sum(word in ENGLISH and word in self.english for word in said)
-        es = sum(word in self.spanish for word in said) + 2 * len(SPANISH_MARKS.findall(text))
+        es = sum(word in self.spanish or _spanish_form(word, self.english) for word in said)
+        es += 2 * len(SPANISH_MARKS.findall(text))
         en_keywords = sum(word in self.english for word in said) - en
         return en, es, en_keywords
 
@@ -99,3 +110,13 @@ class Languages:
         if last in ("en", "es"):
             return last
         return "es" if es > en + en_keywords else "en"
+
+
+def _spanish_form(word: str, english: frozenset[str]) -> bool:
+    """A word of neither list with a Spanish ending ("consumiendo", "internacion")."""
+    return (
+        len(word) >= SUFFIX_LENGTH
+        and word not in english
+        and word not in ENGLISH
+        and word.endswith(SPANISH_ENDINGS)
+    )

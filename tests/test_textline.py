@@ -469,3 +469,19 @@ def test_a_danger_told_as_over_or_as_now(line, typed, crisis):
     """Every table of how a story is told: history, manner, laughter (and nerves), politeness,
     "sí", a what-if's reach, threats told back, laughed off on a condition, and jokes denied."""
     assert (reply(line, typed).kind == "crisis") is crisis
+
+
+REPLY_LANGUAGE = [
+    # Short questions: everyday verbs, and Spanish endings on words in neither list.
+    ("aceptan husky?", "es"),
+    ("atienden sabados?", "es"),
+    ("evaluacion?", "es"),
+    ("inyectandose diario", "es"),
+    ("do you take husky?", "en"),
+    ("is there an evening program", "en"),
+]
+
+
+@pytest.mark.parametrize(("typed", "lang"), REPLY_LANGUAGE)
+def test_a_short_question_is_answered_in_its_language(line, typed, lang):
+    assert reply(line, typed).lang == lang
