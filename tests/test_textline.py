@@ -458,6 +458,13 @@ TOLD_AROUND = [
     ("me acabo de cortar otra vez jaja soy un desastre", True),
     ("last night i took a handful of pills and i still want to", True),
     ("anoche me tome todas las pastillas y todavia quiero hacerlo", True),
+    # Round 25: a relapse after naloxone, goodbyes said sideways, a week ago told as over.
+    ("after the narcan she came to but now shes nodding back out", True),
+    ("dont worry i wont be a burden to anyone much longer", True),
+    ("he says he will cut his throat if they send him home", True),
+    ("fent seems painless and i want to go out that way", True),
+    ("last week we found him not breathing, narcan brought him back. any group for us", False),
+    ("mi vecino se quedo con los labios oscuros y no despierta", True),
 ]
 
 
