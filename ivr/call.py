@@ -55,6 +55,7 @@ def kept(build: Callable[Concatenate[Line, P], Reply]) -> Callable[Concatenate[L
                 line.built[key] = reply
         return reply
 
+    step.__doc__ = build.__doc__
     return step
 
 
