@@ -27,9 +27,10 @@ PARTS = ("tune", "holdout")  # corpus files; only `holdout` is held to the targe
 # What issue 9 asks of the never-tuned part, in each language.
 TARGETS = {"recall": 0.95, "false_alarms": 0.05, "topic": 0.90, "language": 0.97}
 # What the line reached on it (2026-12-01, session 8, both held-out parts: en recall 85/89,
-# false alarms 2/144, topic 137/149; es recall 128/133, false alarms 6/217, topic 215/231;
-# language 233/233 and 350/350), held one message lower so that retraining the model does not
-# flip the suite, but never below a target: English recall has no message to spare.
+# false alarms 2/144, topic 137/149 (136 after the last retrain); es recall 128/133, false
+# alarms 6/217, topic 215/231; language 233/233 and 350/350), held one message lower so that
+# retraining the model does not flip the suite, but never below a target: English recall
+# has no message to spare.
 FLOORS = {
     "en": {"recall": 0.95, "false_alarms": 0.021, "topic": 0.91, "language": 0.99},
     "es": {"recall": 0.95, "false_alarms": 0.033, "topic": 0.925, "language": 0.99},

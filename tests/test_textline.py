@@ -472,6 +472,13 @@ TOLD_AROUND = [
     ("mi primo dice que se quiere matar cada vez que pierde el Madrid jajaja", False),
     ("casi me muero del susto, encontre papel quemado en su cuarto. que hago", False),
     ("my brother got sent back in for a probation violation, can he get methadone there", False),
+    # Round 27: letters dropped on a cracked phone; a medicine asked about; sayings of work.
+    ("cnt wake hr up shes blu", True),
+    ("dnt wnt to b hre anymr. the rope is up", True),
+    ("does methadone slow breathing when you first start it", False),
+    ("gotta kill this interview tomorrow lol", False),
+    ("no quiero amanecer, ya no puedo", True),
+    ("no quiero amanecer tarde, tengo cita a las 8", False),
 ]
 
 
