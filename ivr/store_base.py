@@ -141,9 +141,22 @@ class StoreBase:
     def _events(
         self, s: Session | Connection, at: datetime, number: str | None, notes: Sequence[Note]
     ) -> None:
-        """Insert events as plain rows (no ORM bookkeeping: they are written, never read back)."""
+        """Insert one request's events."""
+        self._insert_events(s, self._event_rows(at, number, notes))
+
+    @staticmethod
+    def _insert_events(s: Session | Connection, rows: list[dict[str, object]]) -> None:
+        """Insert events as plain rows in one statement (no ORM bookkeeping: they are written,
+        never read back)."""
+        if rows:
+            _plain(s).execute(_INSERT_EVENT, rows)
+
+    def _event_rows(
+        self, at: datetime, number: str | None, notes: Sequence[Note]
+    ) -> list[dict[str, object]]:
+        """Events as the rows the events table keeps: the number and the words as keyed hashes."""
         caller = self.caller(number)
-        rows = [
+        return [
             {
                 "at": at,
                 "channel": note.channel,
@@ -156,8 +169,6 @@ class StoreBase:
             }
             for note in notes
         ]
-        if rows:
-            _plain(s).execute(_INSERT_EVENT, rows)
 
     # Shared by the waiting list and by texts: a new entry, and the missed calls it closes.
 

@@ -78,9 +78,13 @@ class EventStore(StoreBase):
         for wait in LATER_RETRY:
             time.sleep(wait)
             try:
-                with self.session(light=True) as s:
-                    for pending in batch:
-                        self._events(s, pending.at, pending.number, pending.notes)
+                rows = [
+                    row
+                    for pending in batch
+                    for row in self._event_rows(pending.at, pending.number, pending.notes)
+                ]
+                with self.writing(light=True) as connection:  # one statement for the batch
+                    self._insert_events(connection, rows)
                 return True
             except StoreError as exc:
                 failure = exc

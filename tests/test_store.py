@@ -167,6 +167,27 @@ def test_events_keep_a_keyed_hash_never_the_number(store):
     assert store.count("topic-heard") == 1
 
 
+def test_events_queued_by_many_requests_are_written_together_each_with_its_own_hash(store):
+    callers = [f"+120355501{n:02d}" for n in range(40)]
+    for n, number in enumerate(callers):
+        notes = [Note("voice", "menu", "en", detail="greeting")]
+        if n % 2:  # a request with two events: both kept, both with its hash
+            notes.append(Note("voice", "topic-heard", "en", topic="overdose"))
+        store.note_later(NOW, number, notes)
+    store.later.flush()
+    with store.engine.connect() as connection:
+        rows = connection.execute(text("SELECT caller, kind, topic FROM events")).all()
+    assert len(rows) == 60
+    hashes = {caller_hash("test-secret-key", number): n for n, number in enumerate(callers)}
+    kinds: dict[int, list[str]] = {}
+    for caller, kind, _topic in rows:
+        kinds.setdefault(hashes[caller], []).append(kind)  # never a number, always a known hash
+    assert {n: sorted(k) for n, k in kinds.items()} == {
+        n: ["menu", "topic-heard"] if n % 2 else ["menu"] for n in range(40)
+    }
+    assert store.count("topic-heard") == 20
+
+
 def test_the_words_of_a_text_are_kept_as_a_keyed_hash_per_number(store, db_url, make_store):
     store.add_event(NOW, "sms", "keyword", number=CALLER, language="en", said="detox please")
     with store.engine.connect() as connection:
