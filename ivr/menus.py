@@ -16,15 +16,16 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from .compliance import RESERVED_WORDS
-from .crisis import Recognizer
+from .crisis import Danger, Recognizer
 from .language import Languages
+from .memo import Memo
 from .model import TOPIC_FILE, Model
 from .problems import KeyPath, MenuError, Problem, YamlDoc, read_yaml
 from .schema import LANGS, PLACEHOLDERS, Keys, Menu, MenusFile, TopicContent
 from .wording import fold, tokens
 
 if TYPE_CHECKING:
-    from .understand import SpokenTopics
+    from .understand import Intent, SpokenTopics
 
 MAX_OPTIONS = 5
 ECHO_WORDS, ECHO_MIN = 8, 5  # a text opening with 5 to 8 words of one of ours is an echo
@@ -148,6 +149,16 @@ class Line:
         """What the call core builds from the menu alone (a menu's reply for a place in the
         line), kept the first time it is built: the same answer, not built again per call."""
         return {}
+
+    @cached_property
+    def heard(self) -> Memo[Intent]:
+        """What short spoken choices meant here (understand.intent), kept: see memo.py."""
+        return Memo()
+
+    @cached_property
+    def read(self) -> Memo[tuple[tuple[str, str | None] | None, Danger | None]]:
+        """What short texts asked for and whether they spoke of a danger (textline), kept."""
+        return Memo()
 
     @cached_property
     def own_texts(self) -> frozenset[tuple[str, ...]]:

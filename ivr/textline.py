@@ -25,7 +25,7 @@ from .compliance import (
     START_WORDS,
     STOP_WORDS,
 )
-from .crisis import MODEL, DangerKind
+from .crisis import MODEL, Danger, DangerKind
 from .menus import ECHO_MIN, ECHO_WORDS, Line, normalize_word
 from .texting import menu_text, outgoing, topic_text
 from .wording import fill, fold, tokens
@@ -203,6 +203,14 @@ def _message(line: Line, name: str, lang: str, **fields: str) -> str:
     return outgoing(fill(getattr(line.spec.messages, name)[lang], **fields))
 
 
+def _read(line: Line, text: str) -> tuple[tuple[str, str | None] | None, Danger | None]:
+    """The topic a message asks for (and its keyword's language), and the danger it speaks of."""
+    danger = line.crisis.find(text)
+    if danger and danger.phrase == MODEL and _bare_keyword(line, text):
+        danger = None  # a bare topic keyword ("LLAMAR AL 911") asks for that topic
+    return match_topic(line, text), danger
+
+
 def reply_to(
     line: Line,
     text: str,
@@ -213,10 +221,7 @@ def reply_to(
 ) -> TextReply:
     """Decide the reply to one incoming text; `last_lang` is what this number wrote in before."""
     word = normalize_word(text).replace(" ", "")
-    found = match_topic(line, text)
-    danger = line.crisis.find(text)
-    if danger and danger.phrase == MODEL and _bare_keyword(line, text):
-        danger = None  # a bare topic keyword ("LLAMAR AL 911") asks for that topic
+    found, danger = line.read.get(text, text, lambda: _read(line, text))
     hint = (danger.lang if danger else None) or last_lang or (found[1] if found else None)
     lang = line.languages.of(text, hint)  # the message, then the number's last, then English
     twilio = opt_out_type.upper()

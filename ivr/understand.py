@@ -264,16 +264,23 @@ def intent(line: Line, lang: str, menu_id: str | None, heard: Heard) -> Intent:
         return Intent("digit", key) if key.isdigit() else Intent("invalid", key)
     if heard.empty:
         return Intent("silence")
-    if danger := line.crisis.find(heard.speech):
+    speech = heard.speech
+    meant = lambda: _meant(line, lang, menu_id, speech)  # noqa: E731
+    return line.heard.get(speech, (lang, menu_id, speech), meant)
+
+
+def _meant(line: Line, lang: str, menu_id: str | None, speech: str) -> Intent:
+    """What words said at a menu (or after a summary, with no `menu_id`) mean there."""
+    if danger := line.crisis.find(speech):
         return Intent("crisis", danger.kind)  # before any menu word: safety first
-    said = navigation(line, lang, heard.speech)
+    said = navigation(line, lang, speech)
     if said == "en" or said == "es":
         return Intent("language", said)
     if said:
         return Intent(said)
-    if menu_id and (number := spoken_option(line, lang, menu_id, heard.speech)):
+    if menu_id and (number := spoken_option(line, lang, menu_id, speech)):
         return Intent("digit", str(number))
-    if topic := spoken_topic(line, lang, heard.speech):
+    if topic := spoken_topic(line, lang, speech):
         return Intent("topic", topic)
     return Intent("invalid")
 
