@@ -68,16 +68,18 @@ def _sqlite_begin(conn: Any) -> None:
     options = conn.get_execution_options()
     if options.get(QUICK, False):
         return  # each statement reads on its own (the driver commits nothing: it wrote nothing)
+    # On the driver's connection: through SQLAlchemy, BEGIN cost more than a webhook's insert.
+    driver = conn.connection.driver_connection
     if options.get(READING, False):
-        conn.exec_driver_sql("BEGIN")
+        driver.execute("BEGIN")
         return
     # synchronous is the connection's: set it for this transaction when it differs.
     synchronous = "NORMAL" if options.get(LIGHT, False) else "FULL"
     if conn.info.get("synchronous") != synchronous:
-        conn.exec_driver_sql(f"PRAGMA synchronous={synchronous}")
+        driver.execute(f"PRAGMA synchronous={synchronous}")
         conn.info["synchronous"] = synchronous
     take_turn(conn.info, WAIT_MS / 1000)  # see writers.py; given back at check-in
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    driver.execute("BEGIN IMMEDIATE")
 
 
 def _sqlite_checkin(_dbapi_connection: object, record: Any) -> None:
@@ -97,7 +99,8 @@ def _postgres_begin(conn: Any) -> None:
     # read need nothing more. Every other transaction waits for the disk before its reply.
     options = conn.get_execution_options()
     if not options.get(LIGHT, False) and not options.get(READING, False):
-        conn.exec_driver_sql("SET LOCAL synchronous_commit TO on")
+        with conn.connection.cursor() as cursor:  # the driver's: see _sqlite_begin
+            cursor.execute("SET LOCAL synchronous_commit TO on")
 
 
 # WAL: readers never wait for the writer, and a commit appends to the log instead of

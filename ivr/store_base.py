@@ -12,18 +12,52 @@ from datetime import datetime
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Connection, CursorResult, Engine, Result, delete, insert, select, update
+from sqlalchemy import (
+    Connection,
+    CursorResult,
+    Dialect,
+    Engine,
+    Result,
+    delete,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from .eventlog import Later
 from .oncall import OnCall
+from .prepared import Prepared
 from .privacy import caller_hash, last_four
 from .tables import AuditEntry, Base, CallBack, Delivery, Event, LineState, Request
 
 ENTRY = "{entry}"  # in a staff alert's words: the id of the entry it is about, filled in here
 DRIVER_FAULTS = (OverflowError, ValueError)  # raised by drivers for values they cannot bind
+
+
+# The kinds of database error the DB-API names (PEP 249): a driver's own subclass
+# (psycopg's StringDataRightTruncation) is named by its kind, as SQLAlchemy names it.
+DBAPI_KINDS = (
+    "IntegrityError",
+    "DataError",
+    "OperationalError",
+    "ProgrammingError",
+    "NotSupportedError",
+    "InternalError",
+    "InterfaceError",
+    "DatabaseError",
+)
+
+
+def _fault(exc: BaseException) -> str:
+    """What went wrong, in the same words on both engines and both paths (through
+    SQLAlchemy, or a prepared statement on the driver's cursor)."""
+    for kind in type(exc).__mro__:
+        if kind.__name__ in DBAPI_KINDS:
+            return kind.__name__
+    return type(exc).__name__
 
 
 class StoreError(Exception):
@@ -84,7 +118,7 @@ class StoreBase:
             with Session(bind, expire_on_commit=False) as session, session.begin():
                 yield session
         except (SQLAlchemyError, self.engine.dialect.loaded_dbapi.Error, *DRIVER_FAULTS) as exc:
-            raise StoreError(type(exc).__name__) from exc
+            raise StoreError(_fault(exc)) from exc
 
     @contextmanager
     def writing(self, light: bool = False) -> Iterator[Connection]:
@@ -95,7 +129,7 @@ class StoreBase:
             with (self._light if light else self.engine).begin() as connection:
                 yield connection
         except (SQLAlchemyError, self.engine.dialect.loaded_dbapi.Error, *DRIVER_FAULTS) as exc:
-            raise StoreError(type(exc).__name__) from exc
+            raise StoreError(_fault(exc)) from exc
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
@@ -105,7 +139,7 @@ class StoreBase:
             with self._quick.connect() as connection:
                 yield connection
         except (SQLAlchemyError, self.engine.dialect.loaded_dbapi.Error, *DRIVER_FAULTS) as exc:
-            raise StoreError(type(exc).__name__) from exc
+            raise StoreError(_fault(exc)) from exc
 
     def caller(self, number: str | None) -> str | None:
         """The keyed hash that stands for a number in events."""
@@ -123,10 +157,10 @@ class StoreBase:
 
     def _insert(self, s: Session | Connection, table: type[Base], **values: object) -> bool:
         """Insert unless the primary key exists; True when this call inserted it."""
-        statement = _insert_once(self.engine.dialect.name, table)
-        # On the session's connection: a Core statement run through the Session takes the
-        # ORM's bulk-insert path, which costs more than the insert itself.
-        return _plain(s).execute(statement, values).first() is not None
+        # On the session's connection, compiled once (see prepared.py): a Core statement run
+        # through the Session takes the ORM's bulk-insert path, which costs more still.
+        statement = _insert_once(self.engine.dialect, table, tuple(sorted(values)))
+        return statement.run(_plain(s), values) is not None
 
     def _claim(
         self,
@@ -149,7 +183,8 @@ class StoreBase:
         """Insert events as plain rows in one statement (no ORM bookkeeping: they are written,
         never read back)."""
         if rows:
-            _plain(s).execute(_INSERT_EVENT, rows)
+            connection = _plain(s)
+            _insert_events(connection.dialect).run_many(connection, rows)
 
     def _event_rows(
         self, at: datetime, number: str | None, notes: Sequence[Note]
@@ -209,11 +244,20 @@ class StoreBase:
 
 
 @cache
-def _insert_once(dialect: str, table: type[Base]) -> Any:
+def _insert_once(dialect: Dialect, table: type[Base], names: tuple[str, ...]) -> Prepared:
     """INSERT ... ON CONFLICT DO NOTHING RETURNING the key, for one table on one engine."""
-    insert_for = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert_for = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
     key = table.__mapper__.primary_key[0]
-    return insert_for(table).on_conflict_do_nothing().returning(key)
+    return Prepared(insert_for(table).on_conflict_do_nothing().returning(key), dialect, names)
+
+
+EVENT_COLUMNS = ("at", "channel", "kind", "caller", "language", "topic", "detail", "said")
+
+
+@cache
+def _insert_events(dialect: Dialect) -> Prepared:
+    """INSERT INTO events, for rows of EVENT_COLUMNS."""
+    return Prepared(insert(Event), dialect, EVENT_COLUMNS)
 
 
 def _masked(number: str | None) -> str:
@@ -228,7 +272,6 @@ def _line_state(s: Session | Connection) -> OnCall:
 
 
 _STATE = select(*LineState.__table__.columns).where(LineState.id == 1)
-_INSERT_EVENT = insert(Event)
 _INSERT_REQUEST = insert(Request).returning(Request.id)
 
 

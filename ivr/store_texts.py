@@ -7,9 +7,20 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any, Literal
 
-from sqlalchemy import BindParameter, Connection, Select, bindparam, delete, func, select, update
+from sqlalchemy import (
+    BindParameter,
+    Connection,
+    Dialect,
+    Select,
+    bindparam,
+    delete,
+    func,
+    select,
+    update,
+)
 
 from .oncall import OnCall
+from .prepared import Prepared
 from .store_base import ENTRY, Note, StoreBase, _changed
 from .tables import Delivery, Event, LineState, OptOut, Request
 
@@ -91,7 +102,8 @@ class TextStore(StoreBase):
             "since": min(minute_ago, window_start),
         }
         with self.reading() as connection:  # a plain connection: no ORM session to set up
-            found = connection.execute(_recall_text(), values).one()
+            found = _recall_text(connection.dialect).run(connection, values)
+        assert found is not None  # a SELECT of scalar subqueries returns one row
         reply, opted_out, language, replies, notices, repeats = found[:6]
         state = OnCall(*found[6:])  # the line as the console set it, read fresh with the rest
         if key and reply is not None:
@@ -205,7 +217,12 @@ class TextStore(StoreBase):
 
 
 @cache
-def _recall_text() -> Select[Any]:
+def _recall_text(dialect: Dialect) -> Prepared:
+    """What the line knows of a texter (see Store.recall_text), compiled for one engine."""
+    return Prepared(_recall_text_query(), dialect)
+
+
+def _recall_text_query() -> Select[Any]:
     """One query for what the line knows of a texter (see Store.recall_text)."""
     minute_ago: BindParameter[datetime] = bindparam("minute_ago")
     since: BindParameter[datetime] = bindparam("since")

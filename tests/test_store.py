@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import event, inspect, text
 
 from ivr import migrate
+from ivr.prepared import Prepared
 from ivr.privacy import caller_hash
 from ivr.store import Note, Store, StoreError
 
@@ -525,29 +526,46 @@ def test_a_call_step_uses_a_line_state_read_moments_ago_and_sees_its_own_changes
     assert store.line_state(2).staff_line is None  # 2 s on: read again
 
 
-def _durability_at_each_insert(store: Store) -> list[tuple[str, str]]:
+def _durability_at_each_insert(store: Store, monkeypatch) -> list[tuple[str, str]]:
     """(table, the engine's flush setting in effect) for every INSERT the store runs: SQLite's
-    `synchronous`, PostgreSQL's `synchronous_commit`, read inside the writing transaction."""
+    `synchronous`, PostgreSQL's `synchronous_commit`, read inside the writing transaction,
+    whether the insert goes through SQLAlchemy or is a prepared statement on the driver."""
     seen: list[tuple[str, str]] = []
     ask = (
         "PRAGMA synchronous" if store.engine.dialect.name == "sqlite" else "SHOW synchronous_commit"
     )
 
-    def before(_conn, cursor, statement, *_args) -> None:
+    def note(cursor, statement: str) -> None:
         if statement.lstrip().upper().startswith("INSERT INTO"):
             table = statement.split()[2].strip('"')
-            seen.append((table, str(cursor.connection.execute(ask).fetchone()[0])))
+            cursor.execute(ask)
+            seen.append((table, str(cursor.fetchone()[0])))
+
+    def before(_conn, _cursor, statement, *_args) -> None:
+        cursor = _conn.connection.cursor()
+        note(cursor, statement)
+        cursor.close()
 
     event.listen(store.engine, "before_cursor_execute", before)
+    for name in ("run", "run_many"):
+        method = getattr(Prepared, name)
+
+        def watched(self, connection, values, method=method):
+            cursor = connection.connection.cursor()
+            note(cursor, self.sql)
+            cursor.close()
+            return method(self, connection, values)
+
+        monkeypatch.setattr(Prepared, name, watched)
     return seen
 
 
-def test_a_keyword_text_commits_light_and_an_opt_out_waits_for_the_disk(store):
+def test_a_keyword_text_commits_light_and_an_opt_out_waits_for_the_disk(store, monkeypatch):
     """Issue 11: a text that only asks a question stores its claim and event without waiting
     for the disk (SQLite synchronous NORMAL = 1; PostgreSQL synchronous_commit off), still
     before the reply; an opt-out, a call-back request or a crisis entry waits for it (FULL = 2;
     on). Alternating on one pooled connection, each transaction gets its own setting."""
-    seen = _durability_at_each_insert(store)
+    seen = _durability_at_each_insert(store, monkeypatch)
     sqlite = store.engine.dialect.name == "sqlite"
     light, lasting = ("1", "2") if sqlite else ("off", "on")
     note = Note("sms", "keyword", "en", "withdrawal")
@@ -607,3 +625,29 @@ def test_sqlite_writers_take_turns_through_a_lock_file_given_back_after_each_wri
         other.rollback()
         other.close()
     assert store.is_opted_out(CALLER)
+
+
+def test_what_a_text_recalls_is_read_as_stored_on_both_engines(store):
+    """Issue 11: the text path's one read is a statement prepared for the driver; what it
+    returns must be what was stored: aware UTC times, counts, the last language, the reply."""
+    number, later = "+12035550177", NOW + timedelta(hours=3)
+    store.set_on_call("+12035550101", None, "+12035550102", "admin@example.org", NOW)
+    store.set_hours("closed", "snow", later, "admin@example.org", NOW)
+    first = store.recall_text("sms:SM1", number, "detox", NOW, NOW)
+    assert (first.reply, first.opted_out, first.language, first.replies) == (None, False, None, 0)
+    assert first.state is not None and first.state.staff_line == "+12035550101"
+    assert (first.state.on_call_at, first.state.hours_until) == (NOW, later)
+    assert first.state.hours_until.tzinfo is not None and first.state.hours_state == "closed"
+    note = Note("sms", "keyword", "es", "withdrawal", "reply", "detox")
+    assert store.keep_text(NOW, "sms:SM1", number, note, reply="<Response>uno</Response>")
+    store.opt_out(number, "STOP", NOW)
+    minute_ago = NOW - timedelta(minutes=1)
+    again = store.recall_text("sms:SM2", number, "detox", minute_ago, minute_ago)
+    assert (again.reply, again.opted_out, again.language) == (None, True, "es")
+    assert (again.replies, again.repeats) == (1, 1)
+    retry = store.recall_text("sms:SM1", number, "detox", minute_ago, minute_ago)
+    assert retry.reply == "<Response>uno</Response>"
+    # Times are stored as SQLAlchemy stores them, so a reply at the very edge of a window
+    # counts (SQLite compares them as text: "07:00:00" would sort before "07:00:00.000000").
+    assert store.recall_text("sms:SM3", number, "detox", NOW, NOW).replies == 1
+    assert store.replies_since(number, NOW) == 1

@@ -1,0 +1,73 @@
+"""Statements a webhook runs on every text, compiled once and run on the driver's cursor.
+
+SQLAlchemy builds each statement's cache key, finds its compiled form and wraps the driver's
+result on every execution: on the text path that cost several times what the database spent
+running the statements (an insert: about 36 microseconds through SQLAlchemy, 7 on the
+driver). A `Prepared` statement is compiled once per engine by SQLAlchemy itself, with the
+same SQL, bind conversions (UTCDateTime's UTC) and result conversions, and each run is one
+`cursor.execute` inside the transaction SQLAlchemy opened (so begin, commit, rollback, the
+pool and the StoreError wrapping in store_base are unchanged).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Dialect
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ClauseElement
+
+Processor = Callable[[Any], Any]
+
+
+class Prepared:
+    """One statement, compiled for one dialect with the value names it is run with."""
+
+    def __init__(
+        self, statement: ClauseElement, dialect: Dialect, names: Sequence[str] | None = None
+    ) -> None:
+        compiled = statement.compile(dialect=dialect, column_keys=names)
+        assert isinstance(compiled, SQLCompiler)
+        self._compiled = compiled
+        self.sql = str(compiled)
+        self._order = tuple(compiled.positiontup or ()) if compiled.positional else None
+        self._binds: dict[str, Processor] = {}
+        for name, bind in compiled.binds.items():
+            if (process := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None:
+                self._binds[name] = process
+        columns = getattr(statement, "exported_columns", ())  # selected, or returned
+        self._results: tuple[Processor | None, ...] = tuple(
+            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
+        )
+
+    def _parameters(self, values: Mapping[str, Any]) -> Any:
+        """The values as the driver takes them: converted, in order (qmark) or by name."""
+        found = self._compiled.construct_params(dict(values))
+        for name, process in self._binds.items():
+            if name in found:
+                found[name] = process(found[name])
+        return found if self._order is None else tuple(found[name] for name in self._order)
+
+    def run(self, connection: Connection, values: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        """Run it once; the first row it returns (converted), or None."""
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute(self.sql, self._parameters(values))
+            row = cursor.fetchone() if cursor.description else None
+        finally:
+            cursor.close()
+        if row is None:
+            return None
+        return tuple(
+            value if process is None else process(value)
+            for process, value in zip(self._results, row, strict=False)
+        )
+
+    def run_many(self, connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Run it once for each of `rows` (an insert of many rows), returning nothing."""
+        cursor = connection.connection.cursor()
+        try:
+            cursor.executemany(self.sql, [self._parameters(row) for row in rows])
+        finally:
+            cursor.close()
