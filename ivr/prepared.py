@@ -29,13 +29,20 @@ class Prepared:
     ) -> None:
         compiled = statement.compile(dialect=dialect, column_keys=names)
         assert isinstance(compiled, SQLCompiler)
-        self._compiled = compiled
         self.sql = str(compiled)
-        self._order = tuple(compiled.positiontup or ()) if compiled.positional else None
-        self._binds: dict[str, Processor] = {}
+        order = compiled.positiontup if compiled.positional else None
+        self._positional = order is not None
+        self._names = tuple(order) if order is not None else tuple(compiled.binds)
+        # The statement's own values (the 'sms' of channel = 'sms'), and each value's conversion
+        self._fixed = {
+            name: bind.effective_value
+            for name, bind in compiled.binds.items()
+            if not bind.required and name not in (names or ())
+        }
+        self._convert: dict[str, Processor] = {}
         for name, bind in compiled.binds.items():
             if (process := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None:
-                self._binds[name] = process
+                self._convert[name] = process
         columns = getattr(statement, "exported_columns", ())  # selected, or returned
         self._results: tuple[Processor | None, ...] = tuple(
             column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
@@ -43,11 +50,12 @@ class Prepared:
 
     def _parameters(self, values: Mapping[str, Any]) -> Any:
         """The values as the driver takes them: converted, in order (qmark) or by name."""
-        found = self._compiled.construct_params(dict(values))
-        for name, process in self._binds.items():
-            if name in found:
-                found[name] = process(found[name])
-        return found if self._order is None else tuple(found[name] for name in self._order)
+        found = {**self._fixed, **values} if self._fixed else values
+        convert = self._convert
+        ready = [
+            convert[name](found[name]) if name in convert else found[name] for name in self._names
+        ]
+        return tuple(ready) if self._positional else dict(zip(self._names, ready, strict=True))
 
     def run(self, connection: Connection, values: Mapping[str, Any]) -> tuple[Any, ...] | None:
         """Run it once; the first row it returns (converted), or None."""
