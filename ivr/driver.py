@@ -240,6 +240,7 @@ class Twilio:
             .order_by(Event.id.desc())
             .limit(1)
         )
+        self.store.later.flush()  # a silent text's event is written moments after the answer
         try:
             with self.store.session() as session:
                 last = session.execute(query).first()

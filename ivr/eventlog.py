@@ -1,9 +1,11 @@
 """Events written after the answer: requests queue them, one thread per process writes batches.
 
-Only events nothing reads back to decide an answer belong here (the voice line's analytics);
-what must survive a crash (opt-outs, voicemails, call-backs, the text line's own memory) is
+What belongs here is what the line can lose to a killed worker: the voice line's analytics,
+and a keyword text's claim and event (lost, a Twilio retry of that text gets the same answer
+again; a number's next text from this process first waits for them: `waiting_for`). What must
+survive a crash (opt-outs, voicemails, call-backs, crisis entries, staff alerts owed) is
 committed before the reply. Writing a batch in one transaction every few milliseconds, instead
-of one transaction per request, is most of what a voice webhook used to spend.
+of one transaction per request, is most of what a webhook used to spend.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import logging
 import os
 import queue
 import threading
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,11 +32,13 @@ IDLE = 1.0  # seconds without events after which the thread ends (the next event
 
 @dataclass(frozen=True)
 class Pending(Generic[T]):
-    """One request's events: when, whose number (hashed when written), and what happened."""
+    """One request's events: when, whose number (hashed when written), and what happened;
+    with the delivery it claims (key, reply), if any: its events are kept only with it."""
 
     at: datetime
     number: str | None
     notes: Sequence[T]
+    claim: tuple[str, str | None] | None = None
 
 
 class Later(Generic[T]):
@@ -52,20 +57,33 @@ class Later(Generic[T]):
         self._wait = wait
         self._changed = threading.Condition()
         self._queued = self._written = 0
+        self._numbers: Counter[str] = Counter()  # numbers with requests queued, not yet written
         self._hurry = threading.Event()
         self._queue: queue.SimpleQueue[Pending[T]] = queue.SimpleQueue()
         self._owner: int | None = None  # the process whose thread is writing, None when none is
         _OPEN.add(self)
 
-    def add(self, at: datetime, number: str | None, notes: Sequence[T]) -> None:
-        """Queue one request's events; they are written within `wait` seconds."""
-        if not notes:
+    def add(
+        self,
+        at: datetime,
+        number: str | None,
+        notes: Sequence[T],
+        claim: tuple[str, str | None] | None = None,
+    ) -> None:
+        """Queue one request's events (and the delivery it claims); written within `wait` s."""
+        if not notes and claim is None:
             return
         with self._changed:
             if self._owner != os.getpid():
                 self._start()
             self._queued += 1
-            self._queue.put(Pending(at, number, notes))
+            if number:
+                self._numbers[number] += 1
+            self._queue.put(Pending(at, number, notes, claim))
+
+    def waiting_for(self, number: str) -> bool:
+        """True while something this process queued for `number` is not written yet."""
+        return self._numbers.get(number, 0) > 0
 
     def flush(self) -> None:
         """Write everything queued so far before returning (readers of events call this)."""
@@ -82,6 +100,7 @@ class Later(Generic[T]):
         self._owner = os.getpid()
         self._queue = queue.SimpleQueue()
         self._queued = self._written = 0
+        self._numbers = Counter()
         threading.Thread(target=self._run, name="ivr-events", daemon=True).start()
 
     def _run(self) -> None:
@@ -107,6 +126,8 @@ class Later(Generic[T]):
                 log.exception("events not written")
             with self._changed:
                 self._written += len(batch)
+                self._numbers.subtract(p.number for p in batch if p.number)
+                self._numbers += Counter()  # drops the numbers with nothing left queued
                 self._changed.notify_all()
 
 

@@ -141,6 +141,13 @@ class StoreBase:
         except (SQLAlchemyError, self.engine.dialect.loaded_dbapi.Error, *DRIVER_FAULTS) as exc:
             raise StoreError(_fault(exc)) from exc
 
+    def _in_order(self, number: str | None) -> None:
+        """Before a number's events or text are read or written now: write what this process
+        queued for it first (eventlog.py), so its events are kept, and read, in the order
+        they happened (its last language is the last, its last minute's replies all count)."""
+        if number and self.later.waiting_for(number):
+            self.later.flush()
+
     def caller(self, number: str | None) -> str | None:
         """The keyed hash that stands for a number in events."""
         return caller_hash(self._secret, number) if number else None

@@ -46,6 +46,7 @@ class EventStore(StoreBase):
         """
         if not notes:
             return True
+        self._in_order(number)
         try:
             with self.session(light=not claim) as s:
                 if claim:
@@ -73,18 +74,20 @@ class EventStore(StoreBase):
         self.later.add(at, number, notes)
 
     def _write_later(self, batch: list[Pending[Note]]) -> bool:
-        """Write queued events in one transaction, trying again (no one waits on this thread,
-        and a batch holds many requests), or log and count the failure."""
+        """Write queued events (and the deliveries they claim) in one transaction, trying again
+        (no one waits on this thread, and a batch holds many requests), or log and count the
+        failure. A delivery claimed before (a retry queued twice) adds no second event."""
         for wait in LATER_RETRY:
             time.sleep(wait)
             try:
-                rows = [
-                    row
-                    for pending in batch
-                    for row in self._event_rows(pending.at, pending.number, pending.notes)
-                ]
-                with self.writing(light=True) as connection:  # one statement for the batch
-                    self._insert_events(connection, rows)
+                with self.writing(light=True) as connection:
+                    rows = [
+                        row
+                        for p in batch
+                        if p.claim is None or self._claim(connection, p.claim[0], p.at, p.claim[1])
+                        for row in self._event_rows(p.at, p.number, p.notes)
+                    ]
+                    self._insert_events(connection, rows)  # one statement for the batch
                 return True
             except StoreError as exc:
                 failure = exc
@@ -110,6 +113,7 @@ class EventStore(StoreBase):
     ) -> None:
         """Store one event; the number, and the words if given, are kept only as keyed hashes."""
         note = Note(channel, kind, language, topic, detail, said)
+        self._in_order(number)
         with self.session() as s:
             self._events(s, at, number, [note])
 

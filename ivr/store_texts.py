@@ -101,6 +101,7 @@ class TextStore(StoreBase):
             "window_start": window_start,
             "since": min(minute_ago, window_start),
         }
+        self._in_order(number)  # this number's last text may still be queued here: read it too
         with self.reading() as connection:  # a plain connection: no ORM session to set up
             found = _recall_text(connection.dialect).run(connection, values)
         assert found is not None  # a SELECT of scalar subqueries returns one row
@@ -125,10 +126,14 @@ class TextStore(StoreBase):
         and the staff alert it owes, the opt-out, opt-in or call-back request it asked for,
         and its event. False (and nothing stored) when the delivery was claimed before.
         A text that asks for nothing to be kept (a keyword, a question) and owes no staff
-        alert is a light transaction (engine.LIGHT): its claim and event, lost to a power
-        cut, cost at most a second answer to a retry.
+        alert is queued instead, its claim and event written with the next batch (eventlog.py):
+        lost to a killed worker, they cost at most a second answer to a retry. True then.
         """
-        with self.writing(light=keep is None and not unsent) as s:
+        if keep is None and not unsent:
+            self.later.add(at, number or None, [note], (key[:120], reply) if key else None)
+            return True
+        self._in_order(number)
+        with self.writing() as s:
             if key and not self._claim(s, key, at, reply):
                 return False
             entry: int | None = None
@@ -200,6 +205,7 @@ class TextStore(StoreBase):
         Only replies of one kind, if `kind` is given; only replies to the same normalised
         words, if `said` is given.
         """
+        self._in_order(number)
         with self.session(reading=True) as s:
             query = self._replies(number, since)
             if kind:
@@ -212,6 +218,7 @@ class TextStore(StoreBase):
         """The language of the last text event from this number, or None if it never texted."""
         if not number:
             return None
+        self._in_order(number)
         with self.session(reading=True) as s:
             return s.scalar(self._last_language_query(number))
 

@@ -278,6 +278,7 @@ def test_the_words_are_kept_only_as_a_keyed_hash(app, client):
 
     text(client, AWAY)
     memory = app.extensions["ivr.store"]
+    memory.later.flush()  # a question's event is written moments after the answer
     with memory.engine.connect() as connection:
         rows = connection.execute(sql("SELECT * FROM events")).all()
     assert [r._mapping["said"] for r in rows] == [memory.said(SENDER, textline.plain(AWAY))]

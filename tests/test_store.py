@@ -572,6 +572,7 @@ def test_a_keyword_text_commits_light_and_an_opt_out_waits_for_the_disk(store, m
     for n, keep in enumerate([None, "opt-out", None, "callback", None, "crisis", None]):
         seen.clear()
         assert store.keep_text(NOW, f"sms:SM{n}", CALLER, note, reply="<Response/>", keep=keep)
+        store.later.flush()  # a keyword text's claim and event go with the next batch
         wanted = light if keep is None else lasting
         assert seen and all(setting == wanted for _, setting in seen), (keep, seen)
     store.note(NOW, CALLER, [Note("voice", "menu", "en")])  # analytics of a call step
@@ -651,3 +652,21 @@ def test_what_a_text_recalls_is_read_as_stored_on_both_engines(store):
     # counts (SQLite compares them as text: "07:00:00" would sort before "07:00:00.000000").
     assert store.recall_text("sms:SM3", number, "detox", NOW, NOW).replies == 1
     assert store.replies_since(number, NOW) == 1
+
+
+def test_a_keyword_text_is_kept_with_the_next_batch_and_a_retry_adds_no_second_event(store):
+    """Issue 11: a text that asks for nothing to be kept is answered before its claim and
+    event are written (they go with the next batch, in one transaction); the same delivery
+    queued twice (a retry before the batch) is kept once, with one event; the number's next
+    text in this process reads them first."""
+    note = Note("sms", "keyword", "en", "withdrawal", "reply", "detox")
+    for _ in range(2):
+        assert store.keep_text(NOW, "sms:SMq", CALLER, note, reply="<Response>one</Response>")
+    assert store.later.waiting_for(CALLER)
+    known = store.recall_text("sms:SMq", CALLER, "detox", NOW, NOW)  # waits for the batch
+    assert known.reply == "<Response>one</Response>" and not store.later.waiting_for(CALLER)
+    assert store.count("keyword") == 1
+    assert store.replies_since(CALLER, NOW) == 1
+    stop = Note("sms", "opt-out", "en", None, "reply", "stop")
+    assert store.keep_text(NOW, "sms:SMr", CALLER, stop, reply="<Response/>", keep="opt-out")
+    assert not store.later.waiting_for(CALLER) and store.is_opted_out(CALLER)  # kept at once

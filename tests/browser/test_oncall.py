@@ -12,6 +12,7 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
@@ -196,7 +197,8 @@ def call_back_and_talk(page, console, prism, entry_id: int, number: str) -> None
     mark = prism.mark()
     click(page, f"Call back #{entry_id} as the center")
     calling = f"Calling your phone now for #{entry_id}."
-    WebDriverWait(page.driver, 10).until(
+    # The click loads a new page: a status found on the old one may be gone when it is read.
+    WebDriverWait(page.driver, 10, ignored_exceptions=(StaleElementReferenceException,)).until(
         lambda d: any(
             e.text.startswith(calling) for e in d.find_elements(By.CSS_SELECTOR, "[role=status]")
         )
