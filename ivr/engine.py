@@ -28,17 +28,32 @@ def engine_for(url: str) -> Engine:
         event.listen(engine, "checkin", _sqlite_checkin)
         event.listen(engine, "close", _sqlite_close)
         return engine
+    return _postgres(url, durable=True)
+
+
+def _postgres(url: str, durable: bool) -> Engine:
+    """A pool of PostgreSQL connections whose commits wait for the disk, or do not."""
     # Short limits: a slow database must not hold a webhook near Twilio's 15 seconds.
     # Pooled and not pinged before each use (a ping is a round trip, as dear as a webhook's
     # own statement): a restarted server fails the request that meets a dead connection
     # (answered as when the database is down), and SQLAlchemy then drops every connection
-    # the pool held before, so each worker loses one request at most.
-    # Commits wait for the disk only where a transaction asks (see _postgres_begin).
-    options = f"-c statement_timeout={WAIT_MS} -c synchronous_commit=off"
+    # the pool held before, so each worker loses one request per pool at most.
+    # synchronous_commit is set when a connection is made, so no transaction spends a round
+    # trip setting it (see light).
+    flush = "on" if durable else "off"
+    options = f"-c statement_timeout={WAIT_MS} -c synchronous_commit={flush}"
     limits = {"connect_timeout": 3, "options": options}
-    engine = create_engine(url, pool_size=4, max_overflow=4, connect_args=limits)
-    event.listen(engine, "begin", _postgres_begin)
-    return engine
+    return create_engine(url, pool_size=4, max_overflow=4, connect_args=limits)
+
+
+def light(engine: Engine) -> Engine:
+    """The engine for LIGHT transactions. On SQLite, the same pool (such a transaction sets
+    synchronous=NORMAL for itself, without a round trip); on PostgreSQL, a pool of its own
+    whose connections are made with synchronous_commit=off, while the main pool's wait for
+    the disk: setting it per transaction (SET LOCAL) cost a round trip on every opt-out."""
+    if engine.dialect.name == "postgresql":
+        engine = _postgres(engine.url.render_as_string(hide_password=False), durable=False)
+    return engine.execution_options(**{LIGHT: True})
 
 
 def quick_reads(engine: Engine) -> Engine:
@@ -52,11 +67,11 @@ def quick_reads(engine: Engine) -> Engine:
 
 READING = "ivr_reading"  # an execution option: a transaction that only reads
 # An execution option: a transaction whose rows the line can do without after a power cut
-# or an operating-system crash (analytics events, the claim that dedups a retried keyword
-# text). It is still committed before the reply, and survives a killed worker or a
-# restart: only the flush to the disk is left to the database's next one. What a caller
-# was promised (an opt-out, a call-back request, a voicemail, a crisis entry) and every
-# staff change are written without it.
+# or an operating-system crash (the writer thread's batches of analytics events and keyword
+# texts' claims, see eventlog.py). Once committed it survives a restart: only the flush to
+# the disk is left to the database's next one. What a caller was promised (an opt-out, a
+# call-back request, a voicemail, a crisis entry) and every staff change are written without
+# it, and committed before the reply.
 LIGHT = "ivr_light"
 QUICK = "ivr_quick"  # an execution option: a read whose statements need no shared snapshot
 
@@ -91,16 +106,6 @@ def _sqlite_close(_dbapi_connection: object, record: Any) -> None:
     if record is not None and TURN in record.info:
         give_turn(record.info)
         os.close(record.info.pop(TURN))
-
-
-def _postgres_begin(conn: Any) -> None:
-    # Connections do not wait for the log to reach the disk (synchronous_commit=off, set
-    # when they connect): a light transaction (the server writes it within moments) and a
-    # read need nothing more. Every other transaction waits for the disk before its reply.
-    options = conn.get_execution_options()
-    if not options.get(LIGHT, False) and not options.get(READING, False):
-        with conn.connection.cursor() as cursor:  # the driver's: see _sqlite_begin
-            cursor.execute("SET LOCAL synchronous_commit TO on")
 
 
 # WAL: readers never wait for the writer, and a commit appends to the log instead of

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 
-from .engine import LIGHT, READING, engine_for, quick_reads
+from .engine import READING, engine_for, light, quick_reads
 from .eventlog import Later
 from .store_base import ENTRY as ENTRY
 from .store_base import Note, StoreError
@@ -51,7 +51,7 @@ class Store(QueueStore, DeliveryStore, TextStore, LineStore, StaffStore, CallBac
     def __init__(self, url: str, secret: str):
         self.engine = engine_for(url)
         self._reader = self.engine.execution_options(**{READING: True})  # same pool
-        self._light = self.engine.execution_options(**{LIGHT: True})  # same pool
+        self._light = light(self.engine)  # same pool on SQLite, its own on PostgreSQL
         self._quick = quick_reads(self.engine)  # same pool
         self._secret = secret
         self._lock = threading.Lock()

@@ -61,6 +61,7 @@ class EventStore(StoreBase):
         """Write the queued events, then close every pooled connection (the store stays usable)."""
         self.later.flush()
         self.engine.dispose()
+        self._light.dispose()  # its own pool on PostgreSQL
 
     @property
     def failed_writes(self) -> int:
