@@ -1,7 +1,8 @@
-"""Statements a webhook runs on every text, compiled once and run on the driver's cursor.
+"""The statements webhooks run most, compiled once and run on the driver's cursor: a text's
+read, the claims, opt-outs and events they write.
 
 SQLAlchemy builds each statement's cache key, finds its compiled form and wraps the driver's
-result on every execution: on the text path that cost several times what the database spent
+result on every execution: for these statements that cost several times what the database spent
 running the statements (an insert: about 36 microseconds through SQLAlchemy, 7 on the
 driver). A `Prepared` statement is compiled once per engine by SQLAlchemy itself, with the
 same SQL, bind conversions (UTCDateTime's UTC) and result conversions, and each run is one
