@@ -82,12 +82,11 @@ class EventStore(StoreBase):
             time.sleep(wait)
             try:
                 with self.writing(light=True) as connection:
-                    rows = [
-                        row
-                        for p in batch
-                        if p.claim is None or self._claim(connection, p.claim[0], p.at, p.claim[1])
-                        for row in self._event_rows(p.at, p.number, p.notes)
-                    ]
+                    rows: list[dict[str, object]] = []
+                    for p in batch:
+                        if p.claim and not self._claim(connection, p.claim[0], p.at, p.claim[1]):
+                            continue  # claimed before: its events are already kept
+                        rows += self._event_rows(p.at, p.number, p.notes)
                     self._insert_events(connection, rows)  # one statement for the batch
                 return True
             except StoreError as exc:

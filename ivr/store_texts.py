@@ -130,7 +130,7 @@ class TextStore(StoreBase):
         lost to a killed worker, they cost at most a second answer to a retry. True then.
         """
         if keep is None and not unsent:
-            self.later.add(at, number or None, [note], (key[:120], reply) if key else None)
+            self.later.add(at, number or None, [note], (key, reply) if key else None)
             return True
         self._in_order(number)
         with self.writing() as s:
