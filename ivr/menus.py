@@ -25,6 +25,7 @@ from .schema import LANGS, PLACEHOLDERS, Keys, Menu, MenusFile, TopicContent
 from .wording import fold, tokens
 
 if TYPE_CHECKING:
+    from .textline import TextReply
     from .understand import Intent, SpokenTopics
 
 MAX_OPTIONS = 5
@@ -158,6 +159,11 @@ class Line:
     @cached_property
     def read(self) -> Memo[tuple[tuple[str, str | None] | None, Danger | None]]:
         """What short texts asked for and whether they spoke of a danger (textline), kept."""
+        return Memo()
+
+    @cached_property
+    def replies(self) -> Memo[TextReply]:
+        """The replies to short texts, by the texter's standing (textline.reply_to), kept."""
         return Memo()
 
     @cached_property

@@ -52,11 +52,14 @@ class Prepared:
     def _parameters(self, values: Mapping[str, Any]) -> Any:
         """The values as the driver takes them: converted, in order (qmark) or by name."""
         found = {**self._fixed, **values} if self._fixed else values
-        convert = self._convert
-        ready = [
-            convert[name](found[name]) if name in convert else found[name] for name in self._names
-        ]
-        return tuple(ready) if self._positional else dict(zip(self._names, ready, strict=True))
+        # Each value converted once, though a positional statement may use it several times
+        # (a text's read compares three times with six times).
+        ready = {
+            name: process(found[name]) for name, process in self._convert.items() if name in found
+        }
+        if self._positional:
+            return tuple(ready[name] if name in ready else found[name] for name in self._names)
+        return {name: ready[name] if name in ready else found[name] for name in self._names}
 
     def run(self, connection: Connection, values: Mapping[str, Any]) -> tuple[Any, ...] | None:
         """Run it once; the first row it returns (converted), or None."""

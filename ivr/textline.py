@@ -219,8 +219,31 @@ def reply_to(
     now: datetime | None = None,
     last_lang: str | None = None,
 ) -> TextReply:
-    """Decide the reply to one incoming text; `last_lang` is what this number wrote in before."""
+    """Decide the reply to one incoming text; `last_lang` is what this number wrote in before.
+
+    The same short words from a texter standing the same way get the same reply: it is kept
+    (memo.py), except a call-back's, which says when staff will call (it depends on `now`).
+    """
     word = normalize_word(text).replace(" ", "")
+    if word in CALL_WORDS:
+        return _reply_to(line, text, word, opted_out, opt_out_type, now, last_lang)
+    standing = (text, opted_out, opt_out_type.upper(), last_lang)
+    return line.replies.get(
+        text,
+        standing,
+        lambda: _reply_to(line, text, word, opted_out, opt_out_type, None, last_lang),
+    )
+
+
+def _reply_to(
+    line: Line,
+    text: str,
+    word: str,
+    opted_out: bool,
+    opt_out_type: str,
+    now: datetime | None,
+    last_lang: str | None,
+) -> TextReply:
     found, danger = line.read.get(text, text, lambda: _read(line, text))
     hint = (danger.lang if danger else None) or last_lang or (found[1] if found else None)
     lang = line.languages.of(text, hint)  # the message, then the number's last, then English

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 import pytest
 
 from ivr import textline, understand
@@ -87,4 +90,33 @@ def test_a_long_text_is_read_every_time_and_never_kept():
     first = textline.reply_to(line, text, False)
     assert first.kind == "crisis" and first.crisis == "overdose"
     assert textline.reply_to(line, text, False) == first
-    assert len(line.read) == 0
+    assert len(line.read) == 0 and len(line.replies) == 0
+
+
+STANDINGS = [  # (opted out, Twilio's OptOutType, the number's last language) -> the reply
+    ((False, "", None), ("keyword", "en")),
+    ((True, "", None), ("silent", "en")),  # opted out: a keyword gets no reply
+    ((False, "STOP", None), ("opt-out", "en")),  # Twilio's Advanced Opt-Out already confirmed
+    ((False, "", "es"), ("keyword", "es")),  # DETOX in both languages: the number's last
+]
+
+
+def test_a_kept_reply_is_kept_per_standing_of_the_texter():
+    line = load_line(ROOT / "menus.yaml")
+    for _ in range(2):
+        replies = [
+            textline.reply_to(line, "DETOX", out, twilio, last_lang=last)
+            for (out, twilio, last), _ in STANDINGS
+        ]
+        assert [(r.kind, r.lang) for r in replies] == [reply for _, reply in STANDINGS]
+    assert len(line.replies) == len(STANDINGS)
+
+
+def test_a_call_back_reply_is_never_kept_it_says_when_staff_will_call():
+    line = load_line(ROOT / "menus.yaml")
+    new_york = ZoneInfo("America/New_York")
+    morning, night = (datetime(2026, 12, 2, hour, tzinfo=new_york) for hour in (11, 23))
+    replies = [textline.reply_to(line, "CALL", False, now=at) for at in (morning, night, morning)]
+    assert [r.kind for r in replies] == ["callback"] * 3
+    assert "today" in (replies[0].body or "") and "tomorrow" in (replies[1].body or "")
+    assert replies[2] == replies[0] and len(line.replies) == 0
