@@ -65,6 +65,16 @@ def quick_reads(engine: Engine) -> Engine:
     return engine.execution_options(**options)
 
 
+def at_once(engine: Engine) -> Engine | None:
+    """On PostgreSQL, the main pool with every statement its own transaction (autocommit), for
+    a write done in one statement: the server commits it, waiting for the disk, in the same
+    round trip (BEGIN and COMMIT cost one each). None on SQLite, which has no statement that
+    inserts into several tables."""
+    if engine.dialect.name != "postgresql":
+        return None
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
 READING = "ivr_reading"  # an execution option: a transaction that only reads
 # An execution option: a transaction whose rows the line can do without after a power cut
 # or an operating-system crash (the writer thread's batches of analytics events and keyword

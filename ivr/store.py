@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 
-from .engine import READING, engine_for, light, quick_reads
+from .engine import READING, at_once, engine_for, light, quick_reads
 from .eventlog import Later
 from .store_base import ENTRY as ENTRY
 from .store_base import Note, StoreError
@@ -53,6 +53,7 @@ class Store(QueueStore, DeliveryStore, TextStore, LineStore, StaffStore, CallBac
         self._reader = self.engine.execution_options(**{READING: True})  # same pool
         self._light = light(self.engine)  # same pool on SQLite, its own on PostgreSQL
         self._quick = quick_reads(self.engine)  # same pool
+        self._at_once = at_once(self.engine)  # same pool; None on SQLite
         self._secret = secret
         self._lock = threading.Lock()
         self._failed_writes = 0

@@ -98,6 +98,7 @@ class StoreBase:
     _reader: Engine
     _light: Engine
     _quick: Engine
+    _at_once: Engine | None
     _secret: str
     _lock: threading.Lock
     _failed_writes: int
@@ -137,6 +138,16 @@ class StoreBase:
         faults become StoreError, as in `session`."""
         try:
             with self._quick.connect() as connection:
+                yield connection
+        except (SQLAlchemyError, self.engine.dialect.loaded_dbapi.Error, *DRIVER_FAULTS) as exc:
+            raise StoreError(_fault(exc)) from exc
+
+    @contextmanager
+    def one_statement(self, engine: Engine) -> Iterator[Connection]:
+        """A connection for one statement that is its own transaction (engine.at_once);
+        faults become StoreError, as in `session`."""
+        try:
+            with engine.connect() as connection:
                 yield connection
         except (SQLAlchemyError, self.engine.dialect.loaded_dbapi.Error, *DRIVER_FAULTS) as exc:
             raise StoreError(_fault(exc)) from exc

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -14,15 +15,18 @@ from sqlalchemy import (
     Select,
     bindparam,
     delete,
+    exists,
     func,
+    insert,
     select,
     update,
 )
+from sqlalchemy.dialects import postgresql
 
 from .oncall import OnCall
 from .prepared import Prepared
-from .store_base import ENTRY, Note, StoreBase, _changed
-from .tables import Delivery, Event, LineState, OptOut, Request
+from .store_base import ENTRY, EVENT_COLUMNS, Note, StoreBase, _changed
+from .tables import Base, Delivery, Event, LineState, OptOut, Request
 
 Keep = Literal["opt-out", "opt-in", "callback", "crisis"]
 
@@ -133,6 +137,8 @@ class TextStore(StoreBase):
             self.later.add(at, number or None, [note], (key, reply) if key else None)
             return True
         self._in_order(number)
+        if keep == "opt-out" and key and not unsent and self._at_once is not None:
+            return self._opt_out_at_once(at, key, number, note, reply, words)
         with self.writing() as s:
             if key and not self._claim(s, key, at, reply):
                 return False
@@ -164,6 +170,25 @@ class TextStore(StoreBase):
                 s.execute(update(Delivery).where(Delivery.key == key[:120]).values(unsent=owed))
             self._events(s, at, number, [note])
             return True
+
+    def _opt_out_at_once(
+        self, at: datetime, key: str, number: str, note: Note, reply: str | None, words: str
+    ) -> bool:
+        """keep_text's opt-out on PostgreSQL: the delivery claimed with its reply, the opt-out
+        and its event in one statement, committed by the server (waiting for the disk) before
+        the reply: one round trip where BEGIN, three inserts and COMMIT took five. Nothing is
+        stored, and False returned, when the delivery was claimed before."""
+        assert self._at_once is not None
+        values = {
+            **self._event_rows(at, number, [note])[0],  # the event's `at` is the claim's
+            "key": key[:120],
+            "reply": reply,
+            "number": number,
+            "words": words[:40],
+        }
+        with self.one_statement(self._at_once) as connection:
+            found = _opt_out_at_once(connection.dialect).run(connection, values)
+        return bool(found and found[0])
 
     def _crisis_waiting(self, s: Connection, number: str) -> int | None:
         """The crisis text of this number that already waits, if any: one entry, not one a text."""
@@ -221,6 +246,38 @@ class TextStore(StoreBase):
         self._in_order(number)
         with self.session(reading=True) as s:
             return s.scalar(self._last_language_query(number))
+
+
+@cache
+def _opt_out_at_once(dialect: Dialect) -> Prepared:
+    """The claim, the opt-out and its event as one PostgreSQL statement (see keep_text): the
+    opt-out and the event are inserted only with a new claim, and it returns how many claims
+    it made (1, or 0 for a delivery claimed before)."""
+    claimed = (
+        postgresql.insert(Delivery)
+        .values(key=bindparam("key"), at=bindparam("at"), reply=bindparam("reply"))
+        .on_conflict_do_nothing()
+        .returning(Delivery.key)
+        .cte("claimed")
+    )
+    new = exists(select(claimed.c.key))
+
+    def row(table: type[Base], names: Sequence[str]) -> Select[Any]:
+        columns = table.__table__.c
+        return select(*(bindparam(name, type_=columns[name].type) for name in names)).where(new)
+
+    opted = (
+        postgresql.insert(OptOut)
+        .from_select(OPT_OUT_COLUMNS, row(OptOut, OPT_OUT_COLUMNS))
+        .on_conflict_do_nothing()
+        .cte("opted")
+    )
+    noted = insert(Event).from_select(EVENT_COLUMNS, row(Event, EVENT_COLUMNS)).cte("noted")
+    statement = select(func.count()).select_from(claimed).add_cte(opted, noted)
+    return Prepared(statement, dialect)
+
+
+OPT_OUT_COLUMNS = ("number", "at", "words")
 
 
 @cache

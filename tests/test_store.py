@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import multiprocessing
 import os
+import re
 import sqlite3
 import subprocess
 from datetime import UTC, datetime, timedelta
@@ -529,17 +530,19 @@ def test_a_call_step_uses_a_line_state_read_moments_ago_and_sees_its_own_changes
 def _durability_at_each_insert(store: Store, monkeypatch) -> list[tuple[str, str]]:
     """(table, the engine's flush setting in effect) for every INSERT the store runs: SQLite's
     `synchronous`, PostgreSQL's `synchronous_commit`, read inside the writing transaction,
-    whether the insert goes through SQLAlchemy or is a prepared statement on the driver."""
+    whether the insert goes through SQLAlchemy or is a prepared statement on the driver (and,
+    for one statement that inserts into several tables, each table it inserts into)."""
     seen: list[tuple[str, str]] = []
     ask = (
         "PRAGMA synchronous" if store.engine.dialect.name == "sqlite" else "SHOW synchronous_commit"
     )
 
     def note(cursor, statement: str) -> None:
-        if statement.lstrip().upper().startswith("INSERT INTO"):
-            table = statement.split()[2].strip('"')
+        tables = re.findall(r"\bINSERT INTO \"?(\w+)", statement, flags=re.IGNORECASE)
+        if tables:
             cursor.execute(ask)
-            seen.append((table, str(cursor.fetchone()[0])))
+            setting = str(cursor.fetchone()[0])
+            seen.extend((table, setting) for table in tables)
 
     def before(_conn, _cursor, statement, *_args) -> None:
         cursor = _conn.connection.cursor()
@@ -578,6 +581,30 @@ def test_a_keyword_text_commits_light_and_an_opt_out_waits_for_the_disk(store, m
     store.note(NOW, CALLER, [Note("voice", "menu", "en")])  # analytics of a call step
     assert seen[-1] == ("events", light)
     assert store.is_opted_out(CALLER)  # the opt-out was kept (a later callback did not undo it)
+
+
+def test_an_opt_out_is_stored_whole_once_and_a_retry_stores_nothing_more(store, monkeypatch):
+    """Issue 11: a STOP's claim, opt-out and event are stored together before the reply, on
+    PostgreSQL in one statement that waits for the disk. The same delivery again stores
+    nothing and keeps the first reply; a new STOP from the number is claimed and counted, and
+    the opt-out stands."""
+    seen = _durability_at_each_insert(store, monkeypatch)
+    stop = Note("sms", "opt-out", "en", None, "reply", "stop")
+
+    def keep(key: str, reply: str, at: datetime = NOW) -> bool:
+        return store.keep_text(at, key, CALLER, stop, reply=reply, keep="opt-out", words="STOP")
+
+    assert keep("sms:SMs1", "<Response>no more</Response>")
+    lasting = "2" if store.engine.dialect.name == "sqlite" else "on"
+    assert sorted(seen) == [("deliveries", lasting), ("events", lasting), ("opt_outs", lasting)]
+    assert not keep("sms:SMs1", "<Response>again</Response>")  # Twilio's retry
+    assert store.reply_for("sms:SMs1") == "<Response>no more</Response>"
+    assert store.is_opted_out(CALLER) and store.count("opt-out") == 1
+    later = NOW + timedelta(seconds=30)
+    assert keep("sms:SMs2", "<Response>still</Response>", later)
+    assert store.count("opt-out") == 2 and store.is_opted_out(CALLER)
+    known = store.recall_text("sms:SMs3", CALLER, "stop", later, NOW - timedelta(minutes=10))
+    assert known.opted_out and known.replies == 1 and known.repeats == 2
 
 
 def _turn_is_free(path) -> bool:
