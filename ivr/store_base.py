@@ -106,49 +106,48 @@ class StoreBase:
 
     @contextmanager
     def session(self, reading: bool = False, light: bool = False) -> Iterator[Session]:
-        """A transaction that commits on success; any database or driver fault becomes StoreError.
+        """A transaction that commits on success; any fault becomes StoreError (`_faults`).
 
-        SQLAlchemy wraps what the driver calls its errors, but not everything a driver
-        raises: SQLite's OverflowError for an integer past 64 bits, or a UnicodeEncodeError
-        for a lone surrogate. The same input must fail the same way on both engines.
         `reading`: the transaction only reads (on SQLite it then waits for no writer).
         `light`: it writes only what the line can do without after a power cut (engine.LIGHT).
         """
         bind = self._reader if reading else self._light if light else self.engine
-        try:
-            with Session(bind, expire_on_commit=False) as session, session.begin():
-                yield session
-        except (SQLAlchemyError, self.engine.dialect.loaded_dbapi.Error, *DRIVER_FAULTS) as exc:
-            raise StoreError(_fault(exc)) from exc
+        with self._faults(), Session(bind, expire_on_commit=False) as session, session.begin():
+            yield session
 
     @contextmanager
     def writing(self, light: bool = False) -> Iterator[Connection]:
         """A transaction on a plain connection, for a webhook's one write of plain rows (no ORM
         session to set up and flush: on the text path it cost more than the statements).
-        Commits on success; faults become StoreError, as in `session`."""
-        try:
-            with (self._light if light else self.engine).begin() as connection:
-                yield connection
-        except (SQLAlchemyError, self.engine.dialect.loaded_dbapi.Error, *DRIVER_FAULTS) as exc:
-            raise StoreError(_fault(exc)) from exc
+        Commits on success; faults become StoreError."""
+        with self._faults(), (self._light if light else self.engine).begin() as connection:
+            yield connection
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
         """A plain connection for a small read every webhook makes (no ORM session to set up);
-        faults become StoreError, as in `session`."""
-        try:
-            with self._quick.connect() as connection:
-                yield connection
-        except (SQLAlchemyError, self.engine.dialect.loaded_dbapi.Error, *DRIVER_FAULTS) as exc:
-            raise StoreError(_fault(exc)) from exc
+        faults become StoreError."""
+        with self._faults(), self._quick.connect() as connection:
+            yield connection
 
     @contextmanager
-    def one_statement(self, engine: Engine) -> Iterator[Connection]:
-        """A connection for one statement that is its own transaction (engine.at_once);
-        faults become StoreError, as in `session`."""
+    def one_statement(self) -> Iterator[Connection]:
+        """A connection on which each statement is its own transaction (engine.at_once: on
+        PostgreSQL only); faults become StoreError."""
+        assert self._at_once is not None
+        with self._faults(), self._at_once.connect() as connection:
+            yield connection
+
+    @contextmanager
+    def _faults(self) -> Iterator[None]:
+        """Any database or driver fault inside becomes StoreError, named by its kind.
+
+        SQLAlchemy wraps what the driver calls its errors, but not everything a driver
+        raises: SQLite's OverflowError for an integer past 64 bits, or a UnicodeEncodeError
+        for a lone surrogate. The same input must fail the same way on both engines.
+        """
         try:
-            with engine.connect() as connection:
-                yield connection
+            yield
         except (SQLAlchemyError, self.engine.dialect.loaded_dbapi.Error, *DRIVER_FAULTS) as exc:
             raise StoreError(_fault(exc)) from exc
 

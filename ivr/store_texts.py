@@ -178,7 +178,6 @@ class TextStore(StoreBase):
         and its event in one statement, committed by the server (waiting for the disk) before
         the reply: one round trip where BEGIN, three inserts and COMMIT took five. Nothing is
         stored, and False returned, when the delivery was claimed before."""
-        assert self._at_once is not None
         values = {
             **self._event_rows(at, number, [note])[0],  # the event's `at` is the claim's
             "key": key[:120],
@@ -186,7 +185,7 @@ class TextStore(StoreBase):
             "number": number,
             "words": words[:40],
         }
-        with self.one_statement(self._at_once) as connection:
+        with self.one_statement() as connection:
             found = _opt_out_at_once(connection.dialect).run(connection, values)
         return bool(found and found[0])
 
