@@ -247,6 +247,9 @@ class TextStore(StoreBase):
             return s.scalar(self._last_language_query(number))
 
 
+OPT_OUT_COLUMNS = ("number", "at", "words")
+
+
 @cache
 def _opt_out_at_once(dialect: Dialect) -> Prepared:
     """The claim, the opt-out and its event as one PostgreSQL statement (see keep_text): the
@@ -274,9 +277,6 @@ def _opt_out_at_once(dialect: Dialect) -> Prepared:
     noted = insert(Event).from_select(EVENT_COLUMNS, row(Event, EVENT_COLUMNS)).cte("noted")
     statement = select(func.count()).select_from(claimed).add_cte(opted, noted)
     return Prepared(statement, dialect)
-
-
-OPT_OUT_COLUMNS = ("number", "at", "words")
 
 
 @cache
