@@ -48,6 +48,8 @@ class Prepared:
         self._results: tuple[Processor | None, ...] = tuple(
             column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
         )
+        # Whether it returns rows, known now: asking the cursor builds its description each time.
+        self._returns = bool(self._results)
 
     def _parameters(self, values: Mapping[str, Any]) -> Any:
         """The values as the driver takes them: converted, in order (qmark) or by name."""
@@ -66,7 +68,7 @@ class Prepared:
         cursor = connection.connection.cursor()
         try:
             cursor.execute(self.sql, self._parameters(values))
-            row = cursor.fetchone() if cursor.description else None
+            row = cursor.fetchone() if self._returns else None
         finally:
             cursor.close()
         if row is None:

@@ -694,6 +694,17 @@ def test_a_keyword_text_is_kept_with_the_next_batch_and_a_retry_adds_no_second_e
     assert known.reply == "<Response>one</Response>" and not store.later.waiting_for(CALLER)
     assert store.count("keyword") == 1
     assert store.replies_since(CALLER, NOW) == 1
+    # The batch's claims go in one statement: in a later batch, the delivery already kept
+    # adds nothing, and each new one is kept with its event.
+    for key in ("sms:SMq", "sms:SMq2", "sms:SMq3", "sms:SMq2"):
+        assert store.keep_text(NOW, key, CALLER, note, reply=f"<Response>{key}</Response>")
+    store.later.flush()
+    assert store.count("keyword") == 3
+    assert (
+        store.recall_text("sms:SMq3", CALLER, "x", NOW, NOW).reply
+        == "<Response>sms:SMq3</Response>"
+    )
+    assert store.recall_text("sms:SMq", CALLER, "x", NOW, NOW).reply == "<Response>one</Response>"
     stop = Note("sms", "opt-out", "en", None, "reply", "stop")
     assert store.keep_text(NOW, "sms:SMr", CALLER, stop, reply="<Response/>", keep="opt-out")
     assert not store.later.waiting_for(CALLER) and store.is_opted_out(CALLER)  # kept at once
