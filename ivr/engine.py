@@ -56,15 +56,6 @@ def light(engine: Engine) -> Engine:
     return engine.execution_options(**{LIGHT: True})
 
 
-def quick_reads(engine: Engine) -> Engine:
-    """The engine for a webhook's small read: one or two statements, no transaction around
-    them (on PostgreSQL no BEGIN and ROLLBACK round trips; on SQLite no lock taken)."""
-    options: dict[str, Any] = {READING: True, QUICK: True}
-    if engine.dialect.name == "postgresql":
-        options["isolation_level"] = "AUTOCOMMIT"
-    return engine.execution_options(**options)
-
-
 def at_once(engine: Engine) -> Engine | None:
     """On PostgreSQL, the main pool with every statement its own transaction (autocommit), for
     a write done in one statement: the server commits it, waiting for the disk, in the same
@@ -83,7 +74,6 @@ READING = "ivr_reading"  # an execution option: a transaction that only reads
 # call-back request, a voicemail, a crisis entry) and every staff change are written without
 # it, and committed before the reply.
 LIGHT = "ivr_light"
-QUICK = "ivr_quick"  # an execution option: a read whose statements need no shared snapshot
 
 
 def _sqlite_begin(conn: Any) -> None:
@@ -91,8 +81,6 @@ def _sqlite_begin(conn: Any) -> None:
     # later writes is what fails with "database is locked" under several gunicorn
     # workers. One that only reads begins deferred, and never waits for a writer (WAL).
     options = conn.get_execution_options()
-    if options.get(QUICK, False):
-        return  # each statement reads on its own (the driver commits nothing: it wrote nothing)
     # On the driver's connection: through SQLAlchemy, BEGIN cost more than a webhook's insert.
     driver = conn.connection.driver_connection
     if options.get(READING, False):

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Dialect
+from sqlalchemy import Connection, Dialect, PoolProxiedConnection
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 
@@ -63,9 +63,13 @@ class Prepared:
             return tuple(ready[name] if name in ready else found[name] for name in self._names)
         return {name: ready[name] if name in ready else found[name] for name in self._names}
 
-    def run(self, connection: Connection, values: Mapping[str, Any]) -> tuple[Any, ...] | None:
-        """Run it once; the first row it returns (converted), or None."""
-        cursor = connection.connection.cursor()
+    def run(
+        self, connection: Connection | PoolProxiedConnection, values: Mapping[str, Any]
+    ) -> tuple[Any, ...] | None:
+        """Run it once, inside the connection's transaction or on a pooled driver connection
+        (store_base.reading); the first row it returns (converted), or None."""
+        driver = connection.connection if isinstance(connection, Connection) else connection
+        cursor = driver.cursor()
         try:
             cursor.execute(self.sql, self._parameters(values))
             row = cursor.fetchone() if self._returns else None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 
-from .engine import READING, at_once, engine_for, light, quick_reads
+from .engine import READING, at_once, engine_for, light
 from .eventlog import Later
 from .store_base import ENTRY as ENTRY
 from .store_base import Note, StoreError
@@ -52,7 +52,7 @@ class Store(QueueStore, DeliveryStore, TextStore, LineStore, StaffStore, CallBac
         self.engine = engine_for(url)
         self._reader = self.engine.execution_options(**{READING: True})  # same pool
         self._light = light(self.engine)  # same pool on SQLite, its own on PostgreSQL
-        self._quick = quick_reads(self.engine)  # same pool
+        self._autocommit_reads = self.engine.dialect.name == "postgresql"  # see _read
         self._at_once = at_once(self.engine)  # same pool; None on SQLite
         self._secret = secret
         self._lock = threading.Lock()

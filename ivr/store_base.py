@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from functools import cache
 from typing import Any, cast
@@ -97,7 +97,7 @@ class StoreBase:
     later: Later[Note]  # analytics written after answers
     _reader: Engine
     _light: Engine
-    _quick: Engine
+    _autocommit_reads: bool  # _read: PostgreSQL's connections switched to autocommit
     _at_once: Engine | None
     _secret: str
     _lock: threading.Lock
@@ -123,12 +123,40 @@ class StoreBase:
         with self._faults(), (self._light if light else self.engine).begin() as connection:
             yield connection
 
-    @contextmanager
-    def reading(self) -> Iterator[Connection]:
-        """A plain connection for a small read every webhook makes (no ORM session to set up);
-        faults become StoreError."""
-        with self._faults(), self._quick.connect() as connection:
-            yield connection
+    def _read(self, statement: Prepared, values: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        """Run the small read every webhook makes (a Prepared statement) on a pooled driver
+        connection of the main pool, outside any transaction: no ORM session and no
+        SQLAlchemy Connection around it (their set-up and tear-down cost more than the read).
+        On SQLite each statement reads on its own already (engine.py begins transactions);
+        on PostgreSQL the connection is in autocommit for the read (psycopg sets it on the
+        client, without a round trip), so no BEGIN, and no ROLLBACK when it goes back to the
+        pool. Its first row.
+
+        A connection the server dropped (a restart) is thrown away with the rest of the pool,
+        as SQLAlchemy does for its own, and the read tried once more on a new one: a read
+        changes nothing, and the first text after a restart must still see an opt-out (the
+        writes after it then find new connections too). Faults become StoreError.
+        """
+        retried = False
+        with self._faults():
+            while True:
+                connection = self.engine.raw_connection()
+                driver: Any = connection.driver_connection  # psycopg's or sqlite3's
+                try:
+                    if self._autocommit_reads:
+                        driver.autocommit = True
+                    return statement.run(connection, values)
+                except self.engine.dialect.loaded_dbapi.Error as exc:
+                    dropped = self.engine.dialect.is_disconnect(exc, driver, None)
+                    if retried or not dropped:
+                        raise
+                    connection.invalidate(exc)
+                    self.engine.dispose()  # the others were made before the restart too
+                    retried = True
+                finally:
+                    if self._autocommit_reads and not (driver.closed or driver.broken):
+                        driver.autocommit = False  # as the pool's other users expect
+                    connection.close()  # back to the pool
 
     @contextmanager
     def one_statement(self) -> Iterator[Connection]:
@@ -282,14 +310,24 @@ def _masked(number: str | None) -> str:
     return f"ending in {last_four(number)}" if number else "none"
 
 
+# The console's line state, column by column in OnCall's order: read by every call step and
+# text (a text's read takes them in the same statement as the rest, store_texts).
+ON_CALL_COLUMNS = tuple(LineState.__table__.c[f.name] for f in fields(OnCall))
+
+
 def _line_state(s: Session | Connection) -> OnCall:
-    """The console's on-call numbers and open/close override, read as a plain row: every
-    call step and text reads it, and the ORM's identity map would cost more than the query."""
+    """The console's on-call numbers and open/close override, inside a transaction."""
     return _on_call(s.execute(_STATE).first())
 
 
-_STATE = select(*LineState.__table__.columns).where(LineState.id == 1)
+_STATE = select(*ON_CALL_COLUMNS).where(LineState.id == 1)
 _INSERT_REQUEST = insert(Request).returning(Request.id)
+
+
+@cache
+def _line_state_once(dialect: Dialect) -> Prepared:
+    """The line state's read, compiled for one engine (store_line.line_state)."""
+    return Prepared(_STATE, dialect)
 
 
 def _plain(s: Session | Connection) -> Connection:
@@ -298,18 +336,7 @@ def _plain(s: Session | Connection) -> Connection:
 
 
 def _on_call(row: Any) -> OnCall:
-    """The stored row (a LineState, or a row of its columns) as a value the core takes."""
+    """The stored row (a LineState, or a row of ON_CALL_COLUMNS) as a value the core takes."""
     if row is None:
         return OnCall()
-    return OnCall(
-        row.staff_line,
-        row.backup_line,
-        row.alert_number,
-        row.on_call_by,
-        row.on_call_at,
-        row.hours_state,
-        row.hours_reason,
-        row.hours_until,
-        row.hours_by,
-        row.hours_at,
-    )
+    return OnCall(*(getattr(row, column.name) for column in ON_CALL_COLUMNS))

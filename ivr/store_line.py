@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .oncall import OnCall
-from .store_base import StoreBase, _audit, _line_state, _masked
+from .store_base import StoreBase, _audit, _line_state, _line_state_once, _masked
 from .tables import Alert, Delivery, LineState
 
 
@@ -54,8 +54,8 @@ class LineStore(StoreBase):
         kept = self._state_kept
         if kept is not None and most_age > 0 and time.monotonic() - kept[0] < most_age:
             return kept[1]
-        with self.reading() as connection:
-            state = _line_state(connection)
+        found = self._read(_line_state_once(self.engine.dialect), {})
+        state = OnCall(*found) if found else OnCall()
         self._state_kept = (time.monotonic(), state)
         return state
 

@@ -25,7 +25,7 @@ from sqlalchemy.dialects import postgresql
 
 from .oncall import OnCall
 from .prepared import Prepared
-from .store_base import ENTRY, EVENT_COLUMNS, Note, StoreBase, _changed
+from .store_base import ENTRY, EVENT_COLUMNS, ON_CALL_COLUMNS, Note, StoreBase, _changed
 from .tables import Base, Delivery, Event, LineState, OptOut, Request
 
 Keep = Literal["opt-out", "opt-in", "callback", "crisis"]
@@ -106,8 +106,7 @@ class TextStore(StoreBase):
             "since": min(minute_ago, window_start),
         }
         self._in_order(number)  # this number's last text may still be queued here: read it too
-        with self.reading() as connection:  # a plain connection: no ORM session to set up
-            found = _recall_text(connection.dialect).run(connection, values)
+        found = self._read(_recall_text(self.engine.dialect), values)
         assert found is not None  # a SELECT of scalar subqueries returns one row
         reply, opted_out, language, replies, notices, repeats = found[:6]
         state = OnCall(*found[6:])  # the line as the console set it, read fresh with the rest
@@ -310,19 +309,5 @@ def _recall_text_query() -> Select[Any]:
         replies.with_only_columns(func.count().filter(*same)).scalar_subquery(),
         # The console's line state (one row, by its key; all None before anyone set it),
         # column by column in OnCall's order: the same statement, the same round trip.
-        *(
-            select(column).where(LineState.id == 1).scalar_subquery()
-            for column in (
-                LineState.staff_line,
-                LineState.backup_line,
-                LineState.alert_number,
-                LineState.on_call_by,
-                LineState.on_call_at,
-                LineState.hours_state,
-                LineState.hours_reason,
-                LineState.hours_until,
-                LineState.hours_by,
-                LineState.hours_at,
-            )
-        ),
+        *(select(c).where(LineState.id == 1).scalar_subquery() for c in ON_CALL_COLUMNS),
     )

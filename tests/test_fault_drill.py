@@ -105,6 +105,14 @@ def walk(server: Gunicorn, n: int) -> None:
     assert status == 200 and "<Number" in body and "+12032450412</Number>" in body
 
 
+def texted(server: Gunicorn, words: str, n: int, sender: str = "+12035550166") -> str:
+    """A text from `sender`; the answer's TwiML."""
+    form = {"MessageSid": f"SM{n:032x}", "From": sender, "To": "+12032450412", "Body": words}
+    status, body = server.post("/sms", form)
+    assert status == 200
+    return body
+
+
 def events(url: str, at_least: int = 0) -> int:
     """Events stored, once there are `at_least` (calls' events are written moments after the
     answer, by each worker), or after 5 s."""
@@ -150,6 +158,19 @@ def test_postgresql_stops_mid_run_and_comes_back(settings, tmp_path):
             walk(server, 5)
             assert events(postgres.url, before + 4) >= before + 4  # writes resumed, no restart
             assert server.health()["database"] == "ok"
+            # A number opts out; the server restarts while no request comes (each worker's
+            # pooled connections die unseen). Every text after it still finds the opt-out:
+            # a read that meets a dropped connection is tried again on a new one. (A write
+            # that meets one is not: the STOP that does is answered "text STOP again", as
+            # the person is told to; each worker's pool loses one request at most.)
+            stops = [texted(server, "STOP", n) for n in (1, 11, 12)]
+            assert any("You will get no more texts" in answer for answer in stops), stops
+            for n in range(2, 6):
+                texted(server, "DETOX", n, sender="+12035550177")  # each worker reads now
+            postgres.stop()
+            postgres.start()
+            for n in range(6, 10):
+                assert texted(server, "DETOX", n).endswith("<Response />"), n
         finally:
             server.stop()
         log = (tmp_path / "g.log").read_text()

@@ -11,7 +11,7 @@ import subprocess
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import event, inspect, text
+from sqlalchemy import Connection, event, inspect, text
 
 from ivr import migrate
 from ivr.prepared import Prepared
@@ -554,7 +554,9 @@ def _durability_at_each_insert(store: Store, monkeypatch) -> list[tuple[str, str
         method = getattr(Prepared, name)
 
         def watched(self, connection, values, method=method):
-            cursor = connection.connection.cursor()
+            # a transaction's Connection, or a pooled driver connection (a read)
+            plain = connection.connection if isinstance(connection, Connection) else connection
+            cursor = plain.cursor()
             note(cursor, self.sql)
             cursor.close()
             return method(self, connection, values)
