@@ -58,7 +58,8 @@ TOKEN = "bench-auth-token-0123456789abcdef"
 SECRET = "bench-secret-key-0123456789abcdef"
 # Requests written per endpoint, per second of load and per worker: well above what the
 # helpline answers on one core, so no request is sent twice (the report flags it if one is).
-REQUESTS_PER_WORKER_SECOND = 1500
+# 1,500 was not: on an Intel Xeon the greeting reached 1,507 a worker-second.
+REQUESTS_PER_WORKER_SECOND = 2500
 MIN_REQUESTS = 5000
 BUSY_ELSEWHERE_PCT = 10.0  # other work's share of the CPUs above which a note warns
 SOURCES = ("ivr", "menus.yaml", "content", "migrations", "Procfile", "setup.py", "pyproject.toml")
