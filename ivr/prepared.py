@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Dialect, PoolProxiedConnection
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 
@@ -29,6 +30,8 @@ class Prepared:
         self, statement: ClauseElement, dialect: Dialect, names: Sequence[str] | None = None
     ) -> None:
         compiled = statement.compile(dialect=dialect, column_keys=names)
+        self._dialect = dialect
+        self._driver_error: type[Exception] = dialect.loaded_dbapi.Error
         assert isinstance(compiled, SQLCompiler)
         self.sql = str(compiled)
         order = compiled.positiontup if compiled.positional else None
@@ -67,12 +70,15 @@ class Prepared:
         self, connection: Connection | PoolProxiedConnection, values: Mapping[str, Any]
     ) -> tuple[Any, ...] | None:
         """Run it once, inside the connection's transaction or on a pooled driver connection
-        (store_base.reading); the first row it returns (converted), or None."""
-        driver = connection.connection if isinstance(connection, Connection) else connection
-        cursor = driver.cursor()
+        (store_base._read); the first row it returns (converted), or None. A driver's fault
+        is raised as SQLAlchemy raises its own (`_as_sqlalchemy`)."""
+        pooled = connection.connection if isinstance(connection, Connection) else connection
+        cursor = pooled.cursor()
         try:
             cursor.execute(self.sql, self._parameters(values))
             row = cursor.fetchone() if self._returns else None
+        except self._driver_error as exc:
+            raise self._as_sqlalchemy(exc, connection, pooled, cursor) from exc
         finally:
             cursor.close()
         if row is None:
@@ -87,5 +93,32 @@ class Prepared:
         cursor = connection.connection.cursor()
         try:
             cursor.executemany(self.sql, [self._parameters(row) for row in rows])
+        except self._driver_error as exc:
+            raise self._as_sqlalchemy(exc, connection, connection.connection, cursor) from exc
         finally:
             cursor.close()
+
+    def _as_sqlalchemy(
+        self,
+        exc: Any,  # the driver's Error
+        connection: Connection | PoolProxiedConnection,
+        pooled: PoolProxiedConnection,
+        cursor: Any,
+    ) -> StatementError:
+        """A driver's fault as SQLAlchemy raises its own, so every path fails alike: wrapped in
+        its DB-API kind (OperationalError, IntegrityError, ...); when the server had dropped
+        the connection (a restart), that connection invalidated and the fault marked
+        `connection_invalidated`, for the store to throw the pool's others away and try
+        once more where that is safe."""
+        dropped = self._dialect.is_disconnect(exc, pooled.dbapi_connection, cursor)
+        if dropped:
+            connection.invalidate(exc)
+        wrapped: StatementError = DBAPIError.instance(
+            self.sql,
+            None,
+            exc,
+            self._driver_error,
+            connection_invalidated=dropped,
+            dialect=self._dialect,
+        )
+        return wrapped

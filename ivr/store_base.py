@@ -24,7 +24,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from .eventlog import Later
@@ -123,6 +123,13 @@ class StoreBase:
         with self._faults(), (self._light if light else self.engine).begin() as connection:
             yield connection
 
+    @staticmethod
+    def _dropped(exc: StoreError) -> bool:
+        """True when the fault was a pooled connection the server had dropped (a restart),
+        met through SQLAlchemy or by a Prepared statement: that connection is invalidated,
+        and the caller throws the pool's others away (engine.dispose) and may try again."""
+        return bool(getattr(exc.__cause__, "connection_invalidated", False))
+
     def _read(self, statement: Prepared, values: Mapping[str, Any]) -> tuple[Any, ...] | None:
         """Run the small read every webhook makes (a Prepared statement) on a pooled driver
         connection of the main pool, outside any transaction: no ORM session and no
@@ -146,11 +153,9 @@ class StoreBase:
                     if self._autocommit_reads:
                         driver.autocommit = True
                     return statement.run(connection, values)
-                except self.engine.dialect.loaded_dbapi.Error as exc:
-                    dropped = self.engine.dialect.is_disconnect(exc, driver, None)
-                    if retried or not dropped:
+                except DBAPIError as exc:
+                    if retried or not exc.connection_invalidated:
                         raise
-                    connection.invalidate(exc)
                     self.engine.dispose()  # the others were made before the restart too
                     retried = True
                 finally:

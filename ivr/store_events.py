@@ -187,16 +187,17 @@ class EventStore(StoreBase):
 
     def ping(self) -> bool:
         """True when the database answers. A pooled connection the server dropped (a restart
-        since this worker last wrote) is not an answer: SQLAlchemy throws that pool's
-        connections away, and the ping is tried once more on a new one."""
+        since this worker last wrote) is not an answer: the pool's connections are thrown
+        away, and the ping is tried once more on a new one."""
         for _ in range(2):
             try:
                 with self.session() as s:
                     s.execute(text("SELECT 1"))
                 return True
             except StoreError as exc:
-                if not getattr(exc.__cause__, "connection_invalidated", False):
+                if not self._dropped(exc):
                     return False
+                self.engine.dispose()
         return False
 
 

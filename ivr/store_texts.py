@@ -25,7 +25,15 @@ from sqlalchemy.dialects import postgresql
 
 from .oncall import OnCall
 from .prepared import Prepared
-from .store_base import ENTRY, EVENT_COLUMNS, ON_CALL_COLUMNS, Note, StoreBase, _changed
+from .store_base import (
+    ENTRY,
+    EVENT_COLUMNS,
+    ON_CALL_COLUMNS,
+    Note,
+    StoreBase,
+    StoreError,
+    _changed,
+)
 from .tables import Base, Delivery, Event, LineState, OptOut, Request
 
 Keep = Literal["opt-out", "opt-in", "callback", "crisis"]
@@ -131,11 +139,36 @@ class TextStore(StoreBase):
         A text that asks for nothing to be kept (a keyword, a question) and owes no staff
         alert is queued instead, its claim and event written with the next batch (eventlog.py):
         lost to a killed worker, they cost at most a second answer to a retry. True then.
+
+        A write that meets a connection the server dropped (a restart) is tried once more on
+        a new one when the delivery key makes that safe: had the first try been committed
+        after all, the second finds the delivery claimed and returns False, as for Twilio's
+        own retry. So the first STOP after a restart is kept, not answered "text STOP again".
         """
         if keep is None and not unsent:
             self.later.add(at, number or None, [note], (key, reply) if key else None)
             return True
         self._in_order(number)
+        try:
+            return self._keep_now(at, key, number, note, reply, keep, words, unsent)
+        except StoreError as exc:
+            if not key or not self._dropped(exc):
+                raise
+            self.engine.dispose()  # its other connections were made before the restart too
+            return self._keep_now(at, key, number, note, reply, keep, words, unsent)
+
+    def _keep_now(
+        self,
+        at: datetime,
+        key: str,
+        number: str,
+        note: Note,
+        reply: str | None,
+        keep: Keep | None,
+        words: str,
+        unsent: str | None,
+    ) -> bool:
+        """keep_text's write, in one transaction (or one statement)."""
         if keep == "opt-out" and key and not unsent and self._at_once is not None:
             return self._opt_out_at_once(at, key, number, note, reply, words)
         with self.writing() as s:

@@ -11,7 +11,7 @@ import subprocess
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Connection, event, inspect, text
+from sqlalchemy import Connection, create_engine, event, inspect, text
 
 from ivr import migrate
 from ivr.prepared import Prepared
@@ -710,3 +710,45 @@ def test_a_keyword_text_is_kept_with_the_next_batch_and_a_retry_adds_no_second_e
     stop = Note("sms", "opt-out", "en", None, "reply", "stop")
     assert store.keep_text(NOW, "sms:SMr", CALLER, stop, reply="<Response/>", keep="opt-out")
     assert not store.later.waiting_for(CALLER) and store.is_opted_out(CALLER)  # kept at once
+
+
+def _server_drops_connections(url: str) -> int:
+    """As a PostgreSQL restart does to a worker's idle pooled connections: the server ends
+    every session on this database but the one asking; how many it ended."""
+    admin = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with admin.connect() as connection:
+            ended = connection.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+            return int(ended.scalar_one())
+    finally:
+        admin.dispose()
+
+
+def test_connections_the_server_dropped_are_replaced_for_a_read_and_a_claimed_write(
+    postgres_database, make_store
+):
+    """Issue 11 (PostgreSQL): pooled connections are not pinged before use, so after a restart
+    the first use of each meets a dead one. A text's read, a claimed write (a STOP, a
+    call-back request) and the health check each try once more on a new connection instead
+    of failing: the first STOP after a restart is kept, and the next text finds it."""
+    url = postgres_database()
+    store = make_store(url)
+    stop = Note("sms", "opt-out", "en", None, "reply", "stop")
+    store.line_state()  # a read: its connection waits in the pool
+    assert _server_drops_connections(url) >= 1
+    assert store.recall_text("sms:SMd1", CALLER, "stop", NOW, NOW).opted_out is False
+    assert _server_drops_connections(url) >= 1
+    assert store.keep_text(NOW, "sms:SMd1", CALLER, stop, reply="<Response/>", keep="opt-out")
+    assert _server_drops_connections(url) >= 1
+    assert store.recall_text("sms:SMd2", CALLER, "detox", NOW, NOW).opted_out is True
+    callback = Note("sms", "callback", "en", None, "reply", "call me")
+    assert _server_drops_connections(url) >= 1
+    assert store.keep_text(NOW, "sms:SMd3", CALLER, callback, reply="<R/>", keep="callback")
+    assert [r.kind for r in store.waiting()] == ["callback"]
+    assert _server_drops_connections(url) >= 1
+    assert store.ping()
