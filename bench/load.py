@@ -46,6 +46,10 @@ class Load:
     repeated: int  # times a wrk thread ran out of distinct requests and started over
     bytes_per_answer: float
     others_cpu_pct: float  # share of the CPUs that work other than this run's took meanwhile
+    # CPU time the run spent per answer, in microseconds: gunicorn's processes, the database's
+    # backends and wrk. With every CPU busy, the ratio to the baseline is about the ratio of
+    # these; CPUs x 1,000,000 / this is about the most answers a second the machine gives.
+    cpu_us: float
     log: tuple[str, ...]  # a few distinct lines the app or gunicorn logged meanwhile
 
     @property
@@ -115,6 +119,7 @@ def drive(server: Server, requests: Path, wrk: Wrk, database: str) -> Load:
         repeated=figures["wrapped"],
         bytes_per_answer=round(figures["bytes"] / count, 1) if count else 0.0,
         others_cpu_pct=others_percent(before, after, elapsed),
+        cpu_us=round((after.ours - before.ours) * 1e6 / count) if count else 0.0,
         log=sample(logged),
     )
 

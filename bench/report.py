@@ -63,6 +63,11 @@ def _count(load: Mapping[str, Any]) -> str:
     return f"{load['errors']} / {load['non_2xx']} / {load['fail_safe']}"
 
 
+def _cpu(load: Mapping[str, Any]) -> str:
+    """CPU microseconds the run spent per answer (older results have none)."""
+    return f"{load['cpu_us']:.0f}" if load.get("cpu_us") else "-"
+
+
 def service_ms(rps: float, workers: int) -> str:
     """Milliseconds a worker spends on one request: workers x 1000 / req/s."""
     return _ms(workers * 1000 / rps) if rps else "-"
@@ -78,6 +83,7 @@ def engine_table(name: str, engine: Mapping[str, Any], workers: int) -> Table:
                 endpoint,
                 f"{figures['rps']:.0f}",
                 service_ms(figures["rps"], workers),
+                _cpu(figures),
                 _ms(figures["p50_ms"]),
                 _ms(figures["p99_ms"]),
                 _count(figures),
@@ -93,6 +99,7 @@ def engine_table(name: str, engine: Mapping[str, Any], workers: int) -> Table:
             "endpoint",
             "req/s",
             "service ms",
+            "CPU µs/answer",
             "p50 ms",
             "p99 ms",
             "err / non-2xx / fail-safe",
@@ -114,6 +121,7 @@ def baseline_table(baseline: Mapping[str, Any], workers: int) -> Table:
             name,
             f"{f['rps']:.0f}",
             service_ms(f["rps"], workers),
+            _cpu(f),
             _ms(f["p50_ms"]),
             _ms(f["p99_ms"]),
             _count(f),
@@ -127,6 +135,7 @@ def baseline_table(baseline: Mapping[str, Any], workers: int) -> Table:
             "endpoint",
             "req/s",
             "service ms",
+            "CPU µs/answer",
             "p50 ms",
             "p99 ms",
             "err / non-2xx / fail-safe",
