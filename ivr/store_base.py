@@ -5,12 +5,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import datetime
 from functools import cache
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
     Connection,
@@ -24,7 +24,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from .eventlog import Later
@@ -35,6 +35,7 @@ from .tables import AuditEntry, Base, CallBack, Delivery, Event, LineState, Requ
 
 ENTRY = "{entry}"  # in a staff alert's words: the id of the entry it is about, filled in here
 DRIVER_FAULTS = (OverflowError, ValueError)  # raised by drivers for values they cannot bind
+T = TypeVar("T")
 
 
 # The kinds of database error the DB-API names (PEP 249): a driver's own subclass
@@ -123,12 +124,19 @@ class StoreBase:
         with self._faults(), (self._light if light else self.engine).begin() as connection:
             yield connection
 
-    @staticmethod
-    def _dropped(exc: StoreError) -> bool:
-        """True when the fault was a pooled connection the server had dropped (a restart),
-        met through SQLAlchemy or by a Prepared statement: that connection is invalidated,
-        and the caller throws the pool's others away (engine.dispose) and may try again."""
-        return bool(getattr(exc.__cause__, "connection_invalidated", False))
+    def _again_if_dropped(self, work: Callable[[], T]) -> T:
+        """Run `work`, which must be safe to repeat. Pooled connections are not pinged before
+        use (a ping is a round trip), so after a server restart the first use of each meets
+        a dead one; when `work` did, the pool's connections are thrown away (the others were
+        made before the restart too) and it runs once more on new ones."""
+        try:
+            return work()
+        except StoreError as exc:
+            # SQLAlchemy marks such a fault, and so does a Prepared statement's (prepared.py)
+            if not getattr(exc.__cause__, "connection_invalidated", False):
+                raise
+            self.engine.dispose()
+            return work()
 
     def _read(self, statement: Prepared, values: Mapping[str, Any]) -> tuple[Any, ...] | None:
         """Run the small read every webhook makes (a Prepared statement) on a pooled driver
@@ -137,31 +145,24 @@ class StoreBase:
         On SQLite each statement reads on its own already (engine.py begins transactions);
         on PostgreSQL the connection is in autocommit for the read (psycopg sets it on the
         client, without a round trip), so no BEGIN, and no ROLLBACK when it goes back to the
-        pool. Its first row.
-
-        A connection the server dropped (a restart) is thrown away with the rest of the pool,
-        as SQLAlchemy does for its own, and the read tried once more on a new one: a read
-        changes nothing, and the first text after a restart must still see an opt-out (the
-        writes after it then find new connections too). Faults become StoreError.
+        pool. Its first row. A read changes nothing, so one that meets a connection the
+        server dropped is tried again (the first text after a restart must still see an
+        opt-out). Faults become StoreError.
         """
-        retried = False
+        return self._again_if_dropped(lambda: self._read_once(statement, values))
+
+    def _read_once(self, statement: Prepared, values: Mapping[str, Any]) -> tuple[Any, ...] | None:
         with self._faults():
-            while True:
-                connection = self.engine.raw_connection()
-                driver: Any = connection.driver_connection  # psycopg's or sqlite3's
-                try:
-                    if self._autocommit_reads:
-                        driver.autocommit = True
-                    return statement.run(connection, values)
-                except DBAPIError as exc:
-                    if retried or not exc.connection_invalidated:
-                        raise
-                    self.engine.dispose()  # the others were made before the restart too
-                    retried = True
-                finally:
-                    if self._autocommit_reads and not (driver.closed or driver.broken):
-                        driver.autocommit = False  # as the pool's other users expect
-                    connection.close()  # back to the pool
+            connection = self.engine.raw_connection()
+            driver: Any = connection.driver_connection  # psycopg's or sqlite3's
+            try:
+                if self._autocommit_reads:
+                    driver.autocommit = True
+                return statement.run(connection, values)
+            finally:
+                if self._autocommit_reads and not (driver.closed or driver.broken):
+                    driver.autocommit = False  # as the pool's other users expect
+                connection.close()  # back to the pool
 
     @contextmanager
     def one_statement(self) -> Iterator[Connection]:

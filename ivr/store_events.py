@@ -187,18 +187,16 @@ class EventStore(StoreBase):
 
     def ping(self) -> bool:
         """True when the database answers. A pooled connection the server dropped (a restart
-        since this worker last wrote) is not an answer: the pool's connections are thrown
-        away, and the ping is tried once more on a new one."""
-        for _ in range(2):
-            try:
-                with self.session() as s:
-                    s.execute(text("SELECT 1"))
-                return True
-            except StoreError as exc:
-                if not self._dropped(exc):
-                    return False
-                self.engine.dispose()
-        return False
+        since this worker last wrote) is not an answer: the ping is tried on a new one."""
+        try:
+            self._again_if_dropped(self._select_one)
+            return True
+        except StoreError:
+            return False
+
+    def _select_one(self) -> None:
+        with self.session() as s:
+            s.execute(text("SELECT 1"))
 
 
 @cache

@@ -31,7 +31,6 @@ from .store_base import (
     ON_CALL_COLUMNS,
     Note,
     StoreBase,
-    StoreError,
     _changed,
 )
 from .tables import Base, Delivery, Event, LineState, OptOut, Request
@@ -149,13 +148,11 @@ class TextStore(StoreBase):
             self.later.add(at, number or None, [note], (key, reply) if key else None)
             return True
         self._in_order(number)
-        try:
+
+        def write() -> bool:
             return self._keep_now(at, key, number, note, reply, keep, words, unsent)
-        except StoreError as exc:
-            if not key or not self._dropped(exc):
-                raise
-            self.engine.dispose()  # its other connections were made before the restart too
-            return self._keep_now(at, key, number, note, reply, keep, words, unsent)
+
+        return self._again_if_dropped(write) if key else write()
 
     def _keep_now(
         self,
