@@ -35,9 +35,11 @@ def _postgres(url: str, durable: bool) -> Engine:
     """A pool of PostgreSQL connections whose commits wait for the disk, or do not."""
     # Short limits: a slow database must not hold a webhook near Twilio's 15 seconds.
     # Pooled and not pinged before each use (a ping is a round trip, as dear as a webhook's
-    # own statement): a restarted server fails the request that meets a dead connection
-    # (answered as when the database is down), and SQLAlchemy then drops every connection
-    # the pool held before, so each worker loses one request per pool at most.
+    # own statement): after a server restart, the first use of a pooled connection meets a
+    # dead one. A read, a text's claimed write and the health check then try again on a
+    # new connection (store_base._again_if_dropped); any other write fails (answered as
+    # when the database is down), and the pool's connections are dropped, so each worker
+    # loses one such request per pool at most. The writer thread's batches try again anyway.
     # synchronous_commit is set when a connection is made, so no transaction spends a round
     # trip setting it (see light).
     flush = "on" if durable else "off"
