@@ -17,6 +17,7 @@ from sqlalchemy import (
     CursorResult,
     Dialect,
     Engine,
+    Insert,
     Result,
     delete,
     insert,
@@ -296,10 +297,16 @@ class StoreBase:
 
 @cache
 def _insert_once(dialect: Dialect, table: type[Base], names: tuple[str, ...]) -> Prepared:
-    """INSERT ... ON CONFLICT DO NOTHING RETURNING the key, for one table on one engine."""
+    """`_inserted` compiled for one engine and these value names."""
+    return Prepared(_inserted(dialect, table), dialect, names)
+
+
+@cache
+def _inserted(dialect: Dialect, table: type[Base]) -> Insert:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING the key, for one table on one engine: the
+    keys returned are those this statement inserted."""
     insert_for = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
-    key = table.__mapper__.primary_key[0]
-    return Prepared(insert_for(table).on_conflict_do_nothing().returning(key), dialect, names)
+    return insert_for(table).on_conflict_do_nothing().returning(table.__mapper__.primary_key[0])
 
 
 EVENT_COLUMNS = ("at", "channel", "kind", "caller", "language", "topic", "detail", "said")

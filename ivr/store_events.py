@@ -7,14 +7,12 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 
-from sqlalchemy import Connection, Dialect, Insert, delete, func, select, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, delete, func, select, text
 
 from .activity import Seen, Waited
 from .eventlog import Pending
-from .store_base import Note, StoreBase, StoreError, _changed
+from .store_base import Note, StoreBase, StoreError, _changed, _inserted
 from .tables import Alert, CallBack, Delivery, Event, Request
 
 log = logging.getLogger("ivr.store")  # the store's name, so searches of the logs still find it
@@ -106,7 +104,8 @@ class EventStore(StoreBase):
         ]
         if not claims:
             return {}
-        statement = _claim_all(connection.dialect)
+        # Run with a list of rows, SQLAlchemy sends them as one statement (insertmanyvalues).
+        statement = _inserted(connection.dialect, Delivery)
         return dict.fromkeys(connection.execute(statement, claims).scalars(), True)
 
     def _failed(self, note: Note, exc: StoreError, lost: int = 1) -> None:
@@ -197,12 +196,3 @@ class EventStore(StoreBase):
     def _select_one(self) -> None:
         with self.session() as s:
             s.execute(text("SELECT 1"))
-
-
-@cache
-def _claim_all(dialect: Dialect) -> Insert:
-    """INSERT INTO deliveries ... ON CONFLICT DO NOTHING RETURNING the key, for many rows: run
-    with a list of rows, SQLAlchemy sends them as one statement (its insertmanyvalues) and
-    returns the keys it inserted."""
-    insert_for = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
-    return insert_for(Delivery).on_conflict_do_nothing().returning(Delivery.key)
