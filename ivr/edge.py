@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 import secrets
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
-from flask import current_app, g, request, url_for
+from flask import Flask, Request, current_app, g, request, url_for
+from werkzeug.local import LocalProxy
 
 from .menus import Line
 from .oncall import OnCall, effective_line
@@ -19,9 +21,23 @@ log = logging.getLogger(__name__)
 SENDING_STALE = timedelta(minutes=1)
 
 
+def this_app() -> Flask:
+    """The app serving this request: the object itself, not Flask's `current_app` proxy.
+
+    Each attribute read through a proxy looks the object up again (about a microsecond);
+    a webhook reads a dozen, so the accessors here look it up once.
+    """
+    return cast("LocalProxy[Flask]", current_app)._get_current_object()
+
+
+def this_request() -> Request:
+    """The request being served: the object itself, not Flask's `request` proxy (see this_app)."""
+    return cast("LocalProxy[Request]", request)._get_current_object()
+
+
 def line() -> Line:
     """The menu and content, loaded once at start-up."""
-    loaded: Line = current_app.extensions["ivr.line"]
+    loaded: Line = this_app().extensions["ivr.line"]
     return loaded
 
 
@@ -45,31 +61,31 @@ def _most_age() -> float:
     """How old a line state this request may use: a call step's (the phone menu, read on every
     step) up to IVR_LINE_STATE_SECONDS; anything else (a text reads it with what it knows of
     the number, a staff alert's retry to the backup line, the console) reads it fresh."""
-    if request.blueprint == "voice":
-        return float(current_app.config["IVR"].IVR_LINE_STATE_SECONDS)
+    if this_request().blueprint == "voice":
+        return float(this_app().config["IVR"].IVR_LINE_STATE_SECONDS)
     return 0.0
 
 
 def store() -> Store:
     """The line's memory."""
-    memory: Store = current_app.extensions["ivr.store"]
+    memory: Store = this_app().extensions["ivr.store"]
     return memory
 
 
 def messenger() -> Messenger:
     """The sender of outbound texts."""
-    sender: Messenger = current_app.extensions["ivr.messenger"]
+    sender: Messenger = this_app().extensions["ivr.messenger"]
     return sender
 
 
 def now() -> datetime:
     """The app's clock: IVR_NOW when set, else the real time."""
-    return current_app.config["IVR"].now() or datetime.now(UTC)
+    return this_app().config["IVR"].now() or datetime.now(UTC)
 
 
 def form_text(field: str, most: int) -> str:
     """A form field as text any database keeps: at most `most` characters, no NUL."""
-    return request.form.get(field, "")[:most].replace("\x00", "")
+    return this_request().form.get(field, "")[:most].replace("\x00", "")
 
 
 def caller() -> str:
@@ -88,7 +104,7 @@ def whole_number(field: str, most: int) -> int:
     Only ASCII digits count, and anything longer than `most` is `most`: a form field is
     never trusted to fit a database column.
     """
-    value = request.form.get(field, "").strip()
+    value = this_request().form.get(field, "").strip()
     if not value.isascii() or not value.isdigit():
         return 0
     value = value.lstrip("0") or "0"
@@ -102,8 +118,8 @@ def our_number() -> str:
 
 def base_url() -> str:
     """The public address of the app: PUBLIC_BASE_URL, else the one this request came to."""
-    public: str = current_app.config["IVR"].PUBLIC_BASE_URL
-    return (public or request.host_url).rstrip("/")
+    public: str = this_app().config["IVR"].PUBLIC_BASE_URL
+    return (public or this_request().host_url).rstrip("/")
 
 
 def owed_alert(text: str) -> str | None:

@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import hmac
 import logging
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from flask import Flask, Request, Response, abort, current_app, request
+from flask import Flask, Request, Response, abort, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from twilio.request_validator import (
     SIGNATURE_SETTINGS_HEADER,
     RequestValidator,
     get_signature_algorithm,
 )
+from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 from werkzeug.exceptions import HTTPException
 
 from . import callbacks, edge, sms, voice
 from .settings import DEV_SECRET, Settings, SettingsError
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
 
 log = logging.getLogger(__name__)
 TWILIO_PATHS = ("/voice", "/sms")
@@ -38,9 +44,10 @@ def unsafe_settings(settings: Settings) -> list[str]:
 
 def signed_url(req: Request, settings: Settings) -> str:
     """The URL Twilio requested and signed: raw path and query, public scheme and host."""
-    raw = req.environ.get("RAW_URI") or req.environ.get("REQUEST_URI")
+    environ = req.environ
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
     if not raw:
-        query = req.environ.get("QUERY_STRING", "")
+        query = environ.get("QUERY_STRING", "")
         raw = quote(req.script_root + req.path) + (f"?{query}" if query else "")
     if "://" in raw.split("?", 1)[0]:  # an absolute-form request line
         raw = "/" + raw.split("://", 1)[1].split("/", 1)[-1]
@@ -51,31 +58,39 @@ def signed_url(req: Request, settings: Settings) -> str:
 
 def check_signature() -> None:
     """Refuse (403) a webhook request Twilio did not sign, before anything happens."""
-    settings: Settings = current_app.config["IVR"]
-    if not request.path.startswith(TWILIO_PATHS) or not settings.IVR_VALIDATE_SIGNATURES:
+    req = edge.this_request()
+    settings: Settings = edge.this_app().config["IVR"]
+    if not req.path.startswith(TWILIO_PATHS) or not settings.IVR_VALIDATE_SIGNATURES:
         return
-    signature = request.headers.get("X-Twilio-Signature", "")
-    algorithm = get_signature_algorithm(request.headers.get(SIGNATURE_SETTINGS_HEADER, ""))
+    headers = req.headers
+    signature = headers.get("X-Twilio-Signature", "")
+    algorithm = get_signature_algorithm(headers.get(SIGNATURE_SETTINGS_HEADER, ""))
     validator = RequestValidator(settings.TWILIO_AUTH_TOKEN)
-    url = signed_url(request, settings)
-    if not signature or not _signed(validator, url, signature, algorithm):
-        log.warning("refused an unsigned or wrongly signed request to %s", request.path)
+    url = signed_url(req, settings)
+    if not signature or not _signed(validator, url, req.form, signature, algorithm):
+        log.warning("refused an unsigned or wrongly signed request to %s", req.path)
         abort(403)
 
 
-def _signed(validator: RequestValidator, url: str, signature: str, algorithm: str) -> bool:
+def _signed(
+    validator: RequestValidator,
+    url: str,
+    form: MultiDict[str, str],
+    signature: str,
+    algorithm: str,
+) -> bool:
     """Twilio's own check, one HMAC for the usual request.
 
     The URL exactly as the app sees it is tried first; only when that fails does
     `validate` try it with and without the port (Twilio signs either), which costs three.
     """
     try:
-        exact = validator.compute_signature(url, request.form, algorithm)
+        exact = validator.compute_signature(url, form, algorithm)
     except ValueError:  # an algorithm twilio does not know: validate says no, and logs it
         exact = ""
     if exact and hmac.compare_digest(exact, signature):
         return True
-    return bool(validator.validate(url, request.form, signature, algorithm))
+    return bool(validator.validate(url, form, signature, algorithm))
 
 
 def fail_safe(error: Exception) -> Response | HTTPException:
@@ -96,6 +111,35 @@ def fail_safe(error: Exception) -> Response | HTTPException:
     if request.path.startswith("/voice"):
         return Response(voice.safety_twiml(), mimetype="text/xml")
     return Response("Internal error", status=500, mimetype="text/plain")
+
+
+class WebhookForm(ImmutableMultiDict[str, str]):
+    """A request's form, answering twilio's RequestValidator by the name it asks each field's
+    values by first (`getall`; werkzeug's is `getlist`): without it, every field of every
+    signed request costs the validator a failed lookup and a caught AttributeError."""
+
+    def getall(self, key: str) -> list[str]:
+        return self.getlist(key)
+
+
+def request_class(limits: Mapping[str, int | None]) -> type[Request]:
+    """The app's request class: its form a WebhookForm, and its size limits (Flask's
+    max_content_length, max_form_memory_size, max_form_parts) set as it is made.
+
+    Flask reads each limit from the app's config through its `current_app` proxy, twice
+    per limit for every form it parses; set on the request, they are read at once.
+    """
+
+    class LimitedRequest(Request):
+        parameter_storage_class = WebhookForm
+
+        def __init__(self, environ: WSGIEnvironment, *args: Any, **kwargs: Any) -> None:
+            super().__init__(environ, *args, **kwargs)
+            self.max_content_length = limits["MAX_CONTENT_LENGTH"]
+            self.max_form_memory_size = limits["MAX_FORM_MEMORY_SIZE"]
+            self.max_form_parts = limits["MAX_FORM_PARTS"]
+
+    return LimitedRequest
 
 
 class StaffOnlySessions(SecureCookieSessionInterface):
@@ -121,6 +165,8 @@ def protect(app: Flask, settings: Settings) -> None:
         )
     app.config["MAX_CONTENT_LENGTH"] = settings.IVR_MAX_REQUEST_BYTES
     app.config["MAX_FORM_MEMORY_SIZE"] = settings.IVR_MAX_REQUEST_BYTES
+    limits = ("MAX_CONTENT_LENGTH", "MAX_FORM_MEMORY_SIZE", "MAX_FORM_PARTS")
+    app.request_class = request_class({name: app.config[name] for name in limits})
     app.session_interface = StaffOnlySessions()
     app.before_request(check_signature)
     app.register_error_handler(Exception, fail_safe)

@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import timedelta
 from functools import lru_cache
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response
 from twilio.twiml.messaging_response import MessagingResponse
 
 from . import limits, textline, textpolicy
@@ -20,6 +20,8 @@ from .edge import (
     now,
     send_owed_alert,
     store,
+    this_app,
+    this_request,
     twilio_id,
     with_link,
 )
@@ -59,7 +61,8 @@ def incoming() -> Response:
     sid = twilio_id("MessageSid") or twilio_id("SmsSid")
     key = f"sms:{sid}" if sid else ""
     number = caller()
-    body = request.form.get("Body", "")[:1600]
+    form = this_request().form
+    body = form.get("Body", "")[:1600]
     said = textline.plain(body)
     known = _recall(key, number, said)
     if known.reply is not None:
@@ -72,7 +75,7 @@ def incoming() -> Response:
         known.language,
         limits.Recent(known.replies, known.notices, known.repeats),
     )
-    opt_out_type = request.form.get("OptOutType", "")
+    opt_out_type = form.get("OptOutType", "")
     # The line as the console set it (on-call phone, closed or open now), read with the rest.
     turn = textpolicy.decide(live(known.state), body, facts, _limits(), now(), opt_out_type)
     reply, first = _keep(number, key, said, turn)
@@ -85,7 +88,7 @@ def incoming() -> Response:
 def _recall(key: str, number: str, said: str) -> Recalled:
     """What the line knows of the sender; nothing known when the database is down
     (answering beats silence, and the message itself still tells its language)."""
-    window = timedelta(minutes=current_app.config["IVR"].IVR_SMS_REPEAT_WINDOW_MINUTES)
+    window = timedelta(minutes=this_app().config["IVR"].IVR_SMS_REPEAT_WINDOW_MINUTES)
     try:
         return store().recall_text(key, number, said, now() - MINUTE, now() - window)
     except StoreError:
@@ -144,7 +147,7 @@ def _saved_reply(key: str) -> str | None:
 
 
 def _limits() -> limits.Limits:
-    settings = current_app.config["IVR"]
+    settings = this_app().config["IVR"]
     return limits.Limits(
         settings.IVR_SMS_PER_MINUTE, settings.IVR_SMS_REPEATS, settings.IVR_SMS_CRISIS_REPEATS
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response
 
 from . import call, texting
 from .edge import (
@@ -19,6 +19,8 @@ from .edge import (
     send_owed,
     send_owed_alert,
     store,
+    this_app,
+    this_request,
     twilio_id,
     whole_number,
 )
@@ -33,11 +35,12 @@ WAIT_FOR_TEXT = 6.0  # seconds a repeat waits for the request sending its text (
 
 
 def _where() -> Where:
-    return Where.parse(request.args, line())
+    return Where.parse(this_request().args, line())
 
 
 def _heard() -> Heard:
-    return Heard.from_form(request.form.get("Digits"), request.form.get("SpeechResult"))
+    form = this_request().form
+    return Heard.from_form(form.get("Digits"), form.get("SpeechResult"))
 
 
 def notes(reply: Reply) -> list[Note]:
@@ -70,7 +73,7 @@ RENDERED_MOST = 4096  # replies kept rendered per app; the shipped menu has a fe
 def rendered(reply: Reply) -> str:
     """The TwiML of a reply, rendered once per app and kept: a reply value and the menu
     decide its TwiML entirely (action URLs are the app's own paths)."""
-    cache: dict[Reply, str] = current_app.extensions.setdefault("ivr.rendered", {})
+    cache: dict[Reply, str] = this_app().extensions.setdefault("ivr.rendered", {})
     xml = cache.get(reply)
     if xml is None:
         if len(cache) >= RENDERED_MOST:
@@ -201,7 +204,7 @@ def recorded() -> Response:
 def dialed() -> Response:
     """The staff (or backup) leg ended: connected, or the safety net; when no one answered,
     the caller waits in the console as a missed call (unless they hung up at once)."""
-    status = request.form.get("DialCallStatus", "")[:20]
+    status = form_text("DialCallStatus", 20)
     try:
         known = store().recall_call(twilio_id())
     except StoreError:

@@ -260,6 +260,15 @@ def test_a_request_over_the_size_limit_gets_413(client):
     assert response.status_code == 413
 
 
+@pytest.mark.parametrize("path", ["/sms", "/voice"])
+def test_the_size_limit_is_the_settings_own(make_app, path):
+    client = make_app(IVR_MAX_REQUEST_BYTES="3000").test_client()
+    under = client.post(path, data={**FORM, "MessageSid": "SM" + "2" * 32, "Body": "x" * 2500})
+    over = client.post(path, data={**FORM, "MessageSid": "SM" + "3" * 32, "Body": "x" * 3500})
+    assert (under.status_code, over.status_code) == (200, 413)
+    assert b"<Response>" in under.data
+
+
 def test_a_slow_twilio_api_cannot_hold_a_call(make_app):
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
