@@ -315,12 +315,14 @@ def _recall_text(dialect: Dialect) -> Prepared:
 
 
 def _recall_text_query() -> Select[Any]:
-    """One query for what the line knows of a texter (see Store.recall_text)."""
+    """One query for what the line knows of a texter (see Store.recall_text).
+
+    The three counts of the number's recent replies come from one pass over its events, and
+    the console's line state from its one row, joined (all None before anyone set it): on
+    PostgreSQL, a scalar subquery per count or column cost the server a third more than
+    the rest of the read."""
     minute_ago: BindParameter[datetime] = bindparam("minute_ago")
-    since: BindParameter[datetime] = bindparam("since")
     mine = (Event.caller == bindparam("caller"), Event.channel == "sms")
-    replies = select(func.count()).select_from(Event)
-    replies = replies.where(*mine, Event.detail == "reply", Event.at >= since)
     last_language = (
         select(Event.language)
         .where(*mine, Event.language.is_not(None))
@@ -328,16 +330,21 @@ def _recall_text_query() -> Select[Any]:
         .limit(1)
     )
     same = (Event.said == bindparam("said"), Event.at >= bindparam("window_start"))
+    counts = (
+        select(
+            func.count().filter(Event.at >= minute_ago).label("replies"),
+            func.count().filter(Event.at >= minute_ago, Event.kind == "wait").label("notices"),
+            func.count().filter(*same).label("repeats"),
+        )
+        .where(*mine, Event.detail == "reply", Event.at >= bindparam("since"))
+        .subquery("counts")  # an aggregate without GROUP BY: always one row
+    )
     return select(
         select(Delivery.reply).where(Delivery.key == bindparam("key")).scalar_subquery(),
         select(func.count()).where(OptOut.number == bindparam("number")).scalar_subquery(),
         last_language.scalar_subquery(),
-        replies.with_only_columns(func.count().filter(Event.at >= minute_ago)).scalar_subquery(),
-        replies.with_only_columns(
-            func.count().filter(Event.at >= minute_ago, Event.kind == "wait")
-        ).scalar_subquery(),
-        replies.with_only_columns(func.count().filter(*same)).scalar_subquery(),
-        # The console's line state (one row, by its key; all None before anyone set it),
-        # column by column in OnCall's order: the same statement, the same round trip.
-        *(select(c).where(LineState.id == 1).scalar_subquery() for c in ON_CALL_COLUMNS),
-    )
+        counts.c.replies,
+        counts.c.notices,
+        counts.c.repeats,
+        *ON_CALL_COLUMNS,  # in OnCall's order
+    ).select_from(counts.outerjoin(LineState, LineState.id == 1))
