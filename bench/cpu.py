@@ -55,21 +55,46 @@ def children_cpu() -> float:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """The machine's and the run's CPU seconds at one moment."""
+    """The machine's and the run's CPU seconds at one moment: the app's gunicorn processes,
+    each PostgreSQL backend serving its database, and this process's finished children (wrk)."""
 
     machine: float
-    ours: float
+    app: float
+    database: dict[int, float]
+    load: float
 
     @classmethod
-    def take(cls, pids: list[int]) -> Snapshot:
-        """Now, counting `pids` (the server's processes) and finished children as ours."""
-        return cls(machine_busy(), sum(process_cpu(p) for p in pids) + children_cpu())
+    def take(cls, app_pids: list[int], database: str | None = None) -> Snapshot:
+        """Now, counting `app_pids` as the app and the backends of `database` (if any)."""
+        pids = database_backends(database) if database else []
+        backends = {pid: process_cpu(pid) for pid in pids}
+        return cls(machine_busy(), sum(process_cpu(p) for p in app_pids), backends, children_cpu())
 
 
-def others_percent(before: Snapshot, after: Snapshot, seconds: float) -> float:
+@dataclass(frozen=True)
+class Spent:
+    """CPU seconds the run spent between two snapshots, by whom."""
+
+    app: float  # gunicorn's master and workers
+    database: float  # PostgreSQL's backends serving the app's database (0 on SQLite)
+    load: float  # wrk, the load generator
+
+    @classmethod
+    def between(cls, before: Snapshot, after: Snapshot) -> Spent:
+        """What each part used from `before` to `after`. A backend that connected meanwhile
+        counts whole; one that closed meanwhile is not seen (the pools keep theirs open)."""
+        database = sum(cpu - before.database.get(pid, 0.0) for pid, cpu in after.database.items())
+        return cls(after.app - before.app, database, after.load - before.load)
+
+    @property
+    def total(self) -> float:
+        return self.app + self.database + self.load
+
+
+def others_percent(before: Snapshot, after: Snapshot, spent: Spent, seconds: float) -> float:
     """Share of all CPUs that other work used between two snapshots, in percent."""
     capacity = seconds * (os.cpu_count() or 1)  # /proc/stat counts every CPU
-    others = (after.machine - before.machine) - (after.ours - before.ours)
+    others = (after.machine - before.machine) - spent.total
     return round(max(0.0, 100.0 * others / capacity), 1) if capacity else 0.0
 
 

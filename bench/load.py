@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from cpu import Snapshot, database_backends, others_percent
+from cpu import Snapshot, Spent, others_percent
 from servers import BenchError, Server
 
 REPLAY = Path(__file__).resolve().parent / "replay.lua"
@@ -50,6 +50,10 @@ class Load:
     # backends and wrk. With every CPU busy, the ratio to the baseline is about the ratio of
     # these; CPUs x 1,000,000 / this is about the most answers a second the machine gives.
     cpu_us: float
+    # The same, by part: the app (gunicorn), the database's backends, wrk
+    cpu_app_us: float
+    cpu_database_us: float
+    cpu_wrk_us: float
     log: tuple[str, ...]  # a few distinct lines the app or gunicorn logged meanwhile
 
     @property
@@ -60,6 +64,11 @@ class Load:
     def as_dict(self) -> dict[str, Any]:
         """For results.json."""
         return {**asdict(self), "log": list(self.log)}
+
+
+def per_answer(seconds: float, count: int) -> float:
+    """CPU seconds spent on `count` answers, as whole microseconds an answer."""
+    return round(seconds * 1e6 / count) if count else 0.0
 
 
 def require_wrk() -> str:
@@ -98,10 +107,11 @@ def drive(server: Server, requests: Path, wrk: Wrk, database: str) -> Load:
     `database` names the PostgreSQL database whose backends count as the run's own CPU.
     """
     offset = server.log_size()
-    pids = [server.process.pid, *server.workers(), *database_backends(database)]
-    before, started = Snapshot.take(pids), time.monotonic()
+    pids = [server.process.pid, *server.workers()]
+    before, started = Snapshot.take(pids, database), time.monotonic()
     figures = run_wrk(server.base, requests, wrk)
-    after, elapsed = Snapshot.take(pids), time.monotonic() - started
+    after, elapsed = Snapshot.take(pids, database), time.monotonic() - started
+    spent = Spent.between(before, after)
     logged = server.log_since(offset)
     seconds = figures["duration_us"] / 1e6
     count = figures["requests"]
@@ -118,8 +128,11 @@ def drive(server: Server, requests: Path, wrk: Wrk, database: str) -> Load:
         fail_safe=logged.count(FAULT),
         repeated=figures["wrapped"],
         bytes_per_answer=round(figures["bytes"] / count, 1) if count else 0.0,
-        others_cpu_pct=others_percent(before, after, elapsed),
-        cpu_us=round((after.ours - before.ours) * 1e6 / count) if count else 0.0,
+        others_cpu_pct=others_percent(before, after, spent, elapsed),
+        cpu_us=per_answer(spent.total, count),
+        cpu_app_us=per_answer(spent.app, count),
+        cpu_database_us=per_answer(spent.database, count),
+        cpu_wrk_us=per_answer(spent.load, count),
         log=sample(logged),
     )
 

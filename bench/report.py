@@ -68,6 +68,13 @@ def _cpu(load: Mapping[str, Any]) -> str:
     return f"{load['cpu_us']:.0f}" if load.get("cpu_us") else "-"
 
 
+def _cpu_split(load: Mapping[str, Any]) -> str:
+    """The same, by part: app (gunicorn) / database backends / wrk (older results have none)."""
+    if "cpu_app_us" not in load:
+        return "-"
+    return f"{load['cpu_app_us']:.0f} / {load['cpu_database_us']:.0f} / {load['cpu_wrk_us']:.0f}"
+
+
 def service_ms(rps: float, workers: int) -> str:
     """Milliseconds a worker spends on one request: workers x 1000 / req/s."""
     return _ms(workers * 1000 / rps) if rps else "-"
@@ -84,6 +91,7 @@ def engine_table(name: str, engine: Mapping[str, Any], workers: int) -> Table:
                 f"{figures['rps']:.0f}",
                 service_ms(figures["rps"], workers),
                 _cpu(figures),
+                _cpu_split(figures),
                 _ms(figures["p50_ms"]),
                 _ms(figures["p99_ms"]),
                 _count(figures),
@@ -100,6 +108,7 @@ def engine_table(name: str, engine: Mapping[str, Any], workers: int) -> Table:
             "req/s",
             "service ms",
             "CPU µs/answer",
+            "app / db / wrk µs",
             "p50 ms",
             "p99 ms",
             "err / non-2xx / fail-safe",
@@ -122,6 +131,7 @@ def baseline_table(baseline: Mapping[str, Any], workers: int) -> Table:
             f"{f['rps']:.0f}",
             service_ms(f["rps"], workers),
             _cpu(f),
+            _cpu_split(f),
             _ms(f["p50_ms"]),
             _ms(f["p99_ms"]),
             _count(f),
@@ -136,6 +146,7 @@ def baseline_table(baseline: Mapping[str, Any], workers: int) -> Table:
             "req/s",
             "service ms",
             "CPU µs/answer",
+            "app / db / wrk µs",
             "p50 ms",
             "p99 ms",
             "err / non-2xx / fail-safe",
