@@ -4,7 +4,9 @@ In one run, each under gunicorn exactly as the Procfile's web: line starts it:
 
 1. the helpline on a fresh SQLite file, then on a fresh PostgreSQL database `bench`;
 2. a bare Flask baseline (bench/baseline.py) answering the same paths with fixed TwiML;
-3. the helpline on a large menu (200 topics, 2,000 keywords), on the first engine.
+3. the helpline on a large menu (200 topics, 2,000 keywords), on the first engine;
+4. a surge: the greeting, an SMS keyword and STOP with many more connections (--surge), on
+   the first engine: whether every answer still comes within Twilio's 15 seconds.
 
 Each endpoint is first checked with one request (a 200 with the TwiML the menu calls for),
 then warmed up and driven by wrk with distinct, signed requests. The tables, with the
@@ -34,7 +36,14 @@ from typing import Any
 from bigmenu import LargeMenu, write_large_menu
 from cpu import wait_for_quiet
 from load import Load, Wrk, drive, require_wrk
-from report import TARGETS, as_markdown, as_text, change_pct, endpoint_misses
+from report import (
+    TARGETS,
+    as_markdown,
+    as_text,
+    change_pct,
+    endpoint_misses,
+    surge_misses,
+)
 from servers import (
     APP,
     BASELINE,
@@ -62,6 +71,8 @@ SECRET = "bench-secret-key-0123456789abcdef"
 REQUESTS_PER_WORKER_SECOND = 2500
 MIN_REQUESTS = 5000
 BUSY_ELSEWHERE_PCT = 10.0  # other work's share of the CPUs above which a note warns
+SURGE = (128, 512)  # connections: 4 and 16 times the load's 32
+SURGE_ENDPOINTS = ("greeting", "SMS keyword", "STOP")
 SOURCES = ("ivr", "menus.yaml", "content", "migrations", "Procfile", "setup.py", "pyproject.toml")
 
 
@@ -76,6 +87,7 @@ class Options:
     requests: int
     engines: tuple[str, ...]
     large: bool
+    surge: tuple[int, ...]
     postgres: str
     now: str
     port: int
@@ -111,6 +123,12 @@ def parse(argv: Sequence[str] | None) -> Options:
     add("--requests", type=int, default=0, help="distinct requests per endpoint; default: enough")
     add("--engines", default=",".join(ENGINES), help="sqlite,postgresql (the default) or one")
     add("--no-large", action="store_true", help="skip the large-menu run")
+    add(
+        "--surge",
+        default=",".join(map(str, SURGE)),
+        help="connections for the surge run, comma-separated; default "
+        f"{','.join(map(str, SURGE))}; '' skips it",
+    )
     add("--postgres", default=PG_SERVER, help=f"PostgreSQL server; default {PG_SERVER}")
     add("--now", default=OPEN_MOMENT, help=f"IVR_NOW for the app; default {OPEN_MOMENT}")
     add("--port", type=int, default=0, help="port for the servers; default: a free one")
@@ -123,6 +141,12 @@ def parse(argv: Sequence[str] | None) -> Options:
         parser.error("--workers and --duration at least 1, --warmup and --quiet-wait 0 or more")
     if args.connections < args.threads:
         parser.error("--connections at least --threads")
+    try:
+        surge = tuple(int(level) for level in args.surge.split(",") if level.strip())
+    except ValueError:
+        parser.error("--surge: numbers of connections, comma-separated")
+    if any(level < args.threads for level in surge):
+        parser.error("--surge: each at least --threads")
     return Options(
         workers=args.workers,
         wrk=Wrk(args.threads, args.connections, args.duration),
@@ -131,6 +155,7 @@ def parse(argv: Sequence[str] | None) -> Options:
         requests=args.requests,
         engines=engines,
         large=not args.no_large,
+        surge=surge,
         postgres=args.postgres.rstrip("/"),
         now=args.now,
         port=args.port,
@@ -214,40 +239,58 @@ class Bench:
         if self.endpoints:
             return
         self.endpoints = plan(server, facts, TOKEN, self.serials)
+        self.files = self.write_files(server, self.endpoints, "")
+
+    def write_files(self, server: Server, endpoints: list[Endpoint], tag: str) -> dict[str, Files]:
+        """Signed request files for each endpoint, each request with serials of its own."""
         options = self.options
         load_count = options.per_endpoint(options.wrk.seconds)
         warm_count = options.per_endpoint(options.warmup) if options.warmup else 0
-        say(f"writing {load_count:,} signed requests per endpoint")
+        say(f"writing {load_count:,} signed requests per endpoint{tag and ' for ' + tag}")
         with ProcessPoolExecutor() as pool:
             jobs = {
                 (e.name, kind): pool.submit(
                     write_requests,
-                    self.work / f"{e.name.replace(' ', '-')}.{kind}.tsv",
+                    self.work / f"{e.name.replace(' ', '-')}{tag.replace(' ', '-')}.{kind}.tsv",
                     e,
                     server.base,
                     TOKEN,
                     self.serials.take(count),
                 )
-                for e in self.endpoints
+                for e in endpoints
                 for kind, count in (("load", load_count), ("warmup", warm_count))
                 if count
             }
-            for e in self.endpoints:
+            files = {}
+            for e in endpoints:
                 warmup = jobs.get((e.name, "warmup"))
-                self.files[e.name] = Files(
+                files[e.name] = Files(
                     jobs[e.name, "load"].result(), warmup.result() if warmup else None
                 )
+        return files
 
-    def drive_all(self, server: Server, label: str, endpoints: list[Endpoint]) -> dict[str, Load]:
-        """Warm up and load each endpoint in turn."""
+    def drive_all(
+        self,
+        server: Server,
+        label: str,
+        endpoints: list[Endpoint],
+        files: dict[str, Files] | None = None,
+        connections: int = 0,
+    ) -> dict[str, Load]:
+        """Warm up and load each endpoint in turn (with `connections`, if given)."""
+        files = files or self.files
+        wrk, warm = self.options.wrk, self.options.warmup_wrk
+        if connections:
+            wrk = Wrk(wrk.threads, connections, wrk.seconds)
+            warm = Wrk(warm.threads, connections, warm.seconds)
         loads = {}
         for endpoint in endpoints:
             self.wait_for_quiet()
-            files = self.files[endpoint.name]
-            if files.warmup:
-                drive(server, files.warmup, self.options.warmup_wrk, PG_DATABASE)
-            say(f"{label}: {endpoint.name}, {self.options.wrk.seconds} s")
-            loads[endpoint.name] = drive(server, files.load, self.options.wrk, PG_DATABASE)
+            these = files[endpoint.name]
+            if these.warmup:
+                drive(server, these.warmup, warm, PG_DATABASE)
+            say(f"{label}: {endpoint.name}, {wrk.connections} connections, {wrk.seconds} s")
+            loads[endpoint.name] = drive(server, these.load, wrk, PG_DATABASE)
         return loads
 
     def wait_for_quiet(self) -> None:
@@ -295,6 +338,21 @@ class Bench:
             loads = self.drive_all(server, "baseline", self.endpoints)
             return Served(loads, server.worker_rss_mb())
 
+    def surge(self, engine: str, facts: MenuFacts) -> dict[int, Served]:
+        """Many more callers at once, on a fresh database of `engine`: each --surge level of
+        connections on the greeting, an SMS keyword and STOP, each with requests of its own."""
+        settings = self.settings(self.database(engine, "surge"))
+        endpoints = [e for e in self.endpoints if e.name in SURGE_ENDPOINTS]
+        say(f"surge: starting the helpline on {engine}, port {self.port}")
+        served = {}
+        with self.serve(APP, "surge", settings) as server:
+            self.check(server, endpoints, facts)
+            for level in self.options.surge:
+                files = self.write_files(server, endpoints, f" surge {level}")
+                loads = self.drive_all(server, "surge", endpoints, files, level)
+                served[level] = Served(loads, server.worker_rss_mb())
+        return served
+
     def large_menu(self, engine: str, facts: MenuFacts) -> tuple[LargeMenu, Served, Served]:
         """The shipped menu, then a generated large one, back to back on fresh databases.
 
@@ -321,6 +379,21 @@ def engine_results(served: Served, baseline: Served) -> dict[str, Any]:
         misses = endpoint_misses(figures, ratio)
         endpoints[name] = {**figures, "baseline_rps": base, "ratio": ratio, "misses": misses}
     return {"endpoints": endpoints, "worker_mb": served.worker_mb()}
+
+
+def surge_results(engine: str, surge: dict[int, Served]) -> dict[str, Any] | None:
+    """Each surge level's loads, with the targets they missed (answers, not speed)."""
+    if not surge:
+        return None
+    runs = []
+    for connections, served in surge.items():
+        for name, load in served.loads.items():
+            figures = load.as_dict()
+            runs.append(
+                {"endpoint": name, "connections": connections, **figures}
+                | {"misses": surge_misses(figures), "worker_mb": served.worker_mb()}
+            )
+    return {"engine": engine, "runs": runs}
 
 
 def large_results(menu: LargeMenu, engine: str, shipped: Served, large: Served) -> dict[str, Any]:
@@ -416,6 +489,8 @@ def notes(results: dict[str, Any], options: Options) -> list[str]:
     for server, figures in servers.items():
         for endpoint, f in figures["endpoints"].items():
             found += endpoint_notes(f"{server} {endpoint}", f, judged=server != "baseline")
+    for f in (results.get("surge") or {}).get("runs", []):
+        found += endpoint_notes(f"surge {f['endpoint']} at {f['connections']}", f, judged=True)
     found.append(
         f"wrk, gunicorn and PostgreSQL share this machine's {results['machine']['nproc']} CPUs; "
         "the ratio to the baseline, taken the same way, is the figure to compare across machines"
@@ -454,6 +529,7 @@ def assemble(
     helpline: dict[str, Served],
     baseline: Served,
     large: tuple[LargeMenu, Served, Served] | None,
+    surge: dict[int, Served],
     sources: dict[str, str],
 ) -> dict[str, Any]:
     """Every figure of the run, as results.json holds it."""
@@ -471,6 +547,7 @@ def assemble(
             "warmup": options.warmup,
             "quiet_wait": options.quiet_wait,
             "requests_per_endpoint": options.per_endpoint(options.wrk.seconds),
+            "surge": list(options.surge),
             "now": options.now,
         },
         "engines": {name: engine_results(served, baseline) for name, served in helpline.items()},
@@ -479,6 +556,7 @@ def assemble(
             "worker_mb": baseline.worker_mb(),
         },
         "large_menu": large_results(large[0], options.engines[0], *large[1:]) if large else None,
+        "surge": surge_results(options.engines[0], surge),
         "sources": sources,
     }
     results["notes"] = changed_sources(sources) + notes(results, options)
@@ -495,7 +573,8 @@ def run(options: Options) -> dict[str, Any]:
         helpline = {engine: bench.helpline(engine, facts) for engine in options.engines}
         baseline = bench.baseline()
         large = bench.large_menu(options.engines[0], facts) if options.large else None
-    return assemble(options, host, helpline, baseline, large, bench.sources)
+        surge = bench.surge(options.engines[0], facts) if options.surge else {}
+    return assemble(options, host, helpline, baseline, large, surge, bench.sources)
 
 
 def stopped(signum: int, _frame: object) -> None:

@@ -34,6 +34,18 @@ def endpoint_misses(load: Mapping[str, Any], ratio: float | None) -> list[str]:
     return misses
 
 
+def surge_misses(load: Mapping[str, Any]) -> list[str]:
+    """What a surge run must still do: answer everyone (wrk gives up at Twilio's 15 s, so a
+    later answer is an error), with no non-2xx or fail-safe answer. Speed is shown, not judged:
+    with many more callers than workers, the wait grows with the queue."""
+    misses = []
+    if load["errors"] or load["non_2xx"] or load["fail_safe"]:
+        misses.append("errors")
+    if load["repeated"]:
+        misses.append("repeated requests")
+    return misses
+
+
 def verdict(misses: Sequence[str]) -> str:
     """pass, or FAIL and what missed."""
     return "pass" if not misses else f"FAIL ({', '.join(misses)})"
@@ -222,6 +234,47 @@ def large_table(large: Mapping[str, Any]) -> Table:
     )
 
 
+def surge_table(surge: Mapping[str, Any]) -> Table:
+    """Many more callers than usual: answered or not, and how long they waited."""
+    rows = [
+        [
+            f["endpoint"],
+            str(f["connections"]),
+            f"{f['rps']:.0f}",
+            _cpu(f),
+            _ms(f["p50_ms"]),
+            _ms(f["p99_ms"]),
+            _ms(f["max_ms"]),
+            _count(f),
+            f"{max(f['worker_mb'], default=0.0):.0f}",
+            f"{f['others_cpu_pct']:.0f}%",
+            verdict(f["misses"]),
+        ]
+        for f in surge["runs"]
+    ]
+    engine = ENGINE_NAMES.get(surge["engine"], surge["engine"])
+    return Table(
+        f"Surge: many callers at once ({engine})",
+        [
+            "endpoint",
+            "connections",
+            "req/s",
+            "CPU µs/answer",
+            "p50 ms",
+            "p99 ms",
+            "max ms",
+            "err / non-2xx / fail-safe",
+            "max worker MB",
+            "others' CPU",
+            "result",
+        ],
+        rows,
+        "target: every request answered within Twilio's 15 s (wrk's time-out), none non-2xx "
+        "or fail-safe; the wait is shown, not judged: it grows with the queue (connections / "
+        "req/s)",
+    )
+
+
 def tables(results: Mapping[str, Any]) -> list[Table]:
     """Every table of a run, in reading order."""
     workers = results["settings"]["workers"]
@@ -229,6 +282,8 @@ def tables(results: Mapping[str, Any]) -> list[Table]:
     found.append(memory_table(results))
     if results.get("large_menu"):
         found.append(large_table(results["large_menu"]))
+    if results.get("surge"):
+        found.append(surge_table(results["surge"]))
     if results.get("baseline"):
         found.append(baseline_table(results["baseline"], workers))
     return found
