@@ -179,6 +179,23 @@ class Served:
         """Each worker's resident memory, in MB to a tenth."""
         return [round(mb, 1) for mb in self.memory]
 
+    @classmethod
+    def combined(cls, runs: list[Served]) -> Served:
+        """Several servers' runs of the same endpoints as one; each worker's largest memory."""
+        loads = {name: Load.combined([r.loads[name] for r in runs]) for name in runs[0].loads}
+        memory = [max(mbs) for mbs in zip(*(r.memory for r in runs), strict=False)]
+        return cls(loads, memory)
+
+
+@dataclass(frozen=True)
+class LargeRuns:
+    """The large menu, its runs and the shipped menu's combined, and each run in order."""
+
+    menu: LargeMenu
+    shipped: Served
+    large: Served
+    order: list[tuple[str, Served]]  # ("shipped" or "large", what that run did)
+
 
 @dataclass(frozen=True)
 class Files:
@@ -276,13 +293,14 @@ class Bench:
         endpoints: list[Endpoint],
         files: dict[str, Files] | None = None,
         connections: int = 0,
+        seconds: int = 0,
     ) -> dict[str, Load]:
-        """Warm up and load each endpoint in turn (with `connections`, if given)."""
+        """Warm up and load each endpoint in turn (with `connections` and for `seconds`, if
+        given)."""
         files = files or self.files
         wrk, warm = self.options.wrk, self.options.warmup_wrk
-        if connections:
-            wrk = Wrk(wrk.threads, connections, wrk.seconds)
-            warm = Wrk(warm.threads, connections, warm.seconds)
+        wrk = Wrk(wrk.threads, connections or wrk.connections, seconds or wrk.seconds)
+        warm = Wrk(warm.threads, connections or warm.connections, warm.seconds)
         loads = {}
         for endpoint in endpoints:
             self.wait_for_quiet()
@@ -310,9 +328,15 @@ class Bench:
             check(server, endpoint, facts, TOKEN, self.serials.take(1).start)
 
     def helpline(
-        self, engine: str, facts: MenuFacts, name: str = "", menus: Path | None = None
+        self,
+        engine: str,
+        facts: MenuFacts,
+        name: str = "",
+        menus: Path | None = None,
+        seconds: int = 0,
     ) -> Served:
-        """The helpline (on the shipped menu, or `menus`): each endpoint's load, then memory.
+        """The helpline (on the shipped menu, or `menus`): each endpoint's load (for `seconds`,
+        if given), then memory.
 
         The first call also finds the endpoints and writes their requests; a later one
         loads only the endpoints that depend on the menu's size when given a menu.
@@ -324,7 +348,7 @@ class Bench:
             self.prepare(server, facts)
             endpoints = [e for e in self.endpoints if e.large] if menus else self.endpoints
             self.check(server, endpoints, facts)
-            loads = self.drive_all(server, name, endpoints)
+            loads = self.drive_all(server, name, endpoints, seconds=seconds)
             return Served(loads, server.worker_rss_mb())
 
     def baseline(self) -> Served:
@@ -353,17 +377,35 @@ class Bench:
                 served[level] = Served(loads, server.worker_rss_mb())
         return served
 
-    def large_menu(self, engine: str, facts: MenuFacts) -> tuple[LargeMenu, Served, Served]:
-        """The shipped menu, then a generated large one, back to back on fresh databases.
+    def large_menu(self, engine: str, facts: MenuFacts) -> LargeRuns:
+        """The shipped menu and a generated large one, on fresh databases, in the order
+        shipped, large, large, shipped, each for half of --duration.
 
-        Run one right after the other, the two see the same machine and the same code, so
-        the difference is the menu's size; only the endpoints that depend on it are loaded.
+        The two see the same machine and the same code, so the difference is the menu's size;
+        and a machine that grows faster or slower during the run (a VM's neighbours) weighs on
+        both alike, as it would not with one run of each. Only the endpoints that depend on
+        the menu's size are loaded.
         """
         menu = write_large_menu(SHIPPED_MENUS, self.work / "large-menu")
         say(f"large menu: {menu.topics} topics, {menu.keywords} keywords, on {engine}")
-        shipped = self.helpline(engine, facts, "shipped menu", SHIPPED_MENUS)
-        large = self.helpline(engine, MenuFacts.read(menu.path), "large menu", menu.path)
-        return menu, shipped, large
+        large_facts = MenuFacts.read(menu.path)
+        half = max(1, self.options.wrk.seconds // 2)
+        runs: dict[str, list[Served]] = {"shipped": [], "large": []}
+        order = []
+        for kind in ("shipped", "large", "large", "shipped"):
+            if kind == "shipped":
+                served = self.helpline(engine, facts, "shipped menu", SHIPPED_MENUS, half)
+            else:
+                served = self.helpline(engine, large_facts, "large menu", menu.path, half)
+            runs[kind].append(served)
+            order.append((kind, served))
+            each = ", ".join(
+                f"{name} {load.rps:.0f} req/s p99 {load.p99_ms:.1f} ms"
+                for name, load in served.loads.items()
+            )
+            say(f"{kind} menu, run {len(runs[kind])}: {each}")
+        shipped, large = Served.combined(runs["shipped"]), Served.combined(runs["large"])
+        return LargeRuns(menu, shipped, large, order)
 
 
 # Results ------------------------------------------------------------------------
@@ -396,8 +438,9 @@ def surge_results(engine: str, surge: dict[int, Served]) -> dict[str, Any] | Non
     return {"engine": engine, "runs": runs}
 
 
-def large_results(menu: LargeMenu, engine: str, shipped: Served, large: Served) -> dict[str, Any]:
-    """The large menu's p99 and req/s against the shipped menu's, run back to back."""
+def large_results(runs: LargeRuns, engine: str) -> dict[str, Any]:
+    """The large menu's p99 and req/s against the shipped menu's, their runs interleaved."""
+    menu, shipped, large = runs.menu, runs.shipped, runs.large
     endpoints = {}
     for name, load in large.loads.items():
         before = shipped.loads[name]
@@ -425,6 +468,16 @@ def large_results(menu: LargeMenu, engine: str, shipped: Served, large: Served) 
             "endpoints": {name: load.as_dict() for name, load in shipped.loads.items()},
             "worker_mb": shipped.worker_mb(),
         },
+        "runs": [
+            {
+                "menu": kind,
+                "endpoints": {
+                    name: {"rps": load.rps, "p99_ms": load.p99_ms}
+                    for name, load in served.loads.items()
+                },
+            }
+            for kind, served in runs.order
+        ],
     }
 
 
@@ -528,7 +581,7 @@ def assemble(
     host: dict[str, Any],
     helpline: dict[str, Served],
     baseline: Served,
-    large: tuple[LargeMenu, Served, Served] | None,
+    large: LargeRuns | None,
     surge: dict[int, Served],
     sources: dict[str, str],
 ) -> dict[str, Any]:
@@ -555,7 +608,7 @@ def assemble(
             "endpoints": {name: load.as_dict() for name, load in baseline.loads.items()},
             "worker_mb": baseline.worker_mb(),
         },
-        "large_menu": large_results(large[0], options.engines[0], *large[1:]) if large else None,
+        "large_menu": large_results(large, options.engines[0]) if large else None,
         "surge": surge_results(options.engines[0], surge),
         "sources": sources,
     }

@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,40 @@ class Load:
     def as_dict(self) -> dict[str, Any]:
         """For results.json."""
         return {**asdict(self), "log": list(self.log)}
+
+    @classmethod
+    def combined(cls, runs: Sequence[Load]) -> Load:
+        """Several runs of one endpoint as one: counts added, req/s over the whole time,
+        percentiles and CPU per answer weighted by each run's answers (the percentiles of the
+        runs' mean, not of every answer), the slowest answer, the busiest moment elsewhere."""
+        count = sum(r.requests for r in runs)
+        seconds = sum(r.seconds for r in runs)
+
+        def mean(name: str) -> float:
+            weighted = sum(getattr(r, name) * r.requests for r in runs)
+            return round(weighted / count, 3) if count else 0.0
+
+        log = tuple(dict.fromkeys(line for r in runs for line in r.log))[:SAMPLE_LINES]
+        return cls(
+            requests=count,
+            seconds=round(seconds, 2),
+            rps=round(count / seconds, 1) if seconds else 0.0,
+            p50_ms=mean("p50_ms"),
+            p90_ms=mean("p90_ms"),
+            p99_ms=mean("p99_ms"),
+            max_ms=max(r.max_ms for r in runs),
+            errors=sum(r.errors for r in runs),
+            non_2xx=sum(r.non_2xx for r in runs),
+            fail_safe=sum(r.fail_safe for r in runs),
+            repeated=sum(r.repeated for r in runs),
+            bytes_per_answer=round(mean("bytes_per_answer"), 1),
+            others_cpu_pct=max(r.others_cpu_pct for r in runs),
+            cpu_us=round(mean("cpu_us")),
+            cpu_app_us=round(mean("cpu_app_us")),
+            cpu_database_us=round(mean("cpu_database_us")),
+            cpu_wrk_us=round(mean("cpu_wrk_us")),
+            log=log,
+        )
 
 
 def per_answer(seconds: float, count: int) -> float:
