@@ -71,6 +71,9 @@ SECRET = "bench-secret-key-0123456789abcdef"
 REQUESTS_PER_WORKER_SECOND = 2500
 MIN_REQUESTS = 5000
 BUSY_ELSEWHERE_PCT = 10.0  # other work's share of the CPUs above which a note warns
+# The large-menu comparison's runs: ABBA then BAAB, so that a drift steady over the whole
+# comparison, or over each half, weighs on both menus alike.
+LARGE_ORDER = ("shipped", "large", "large", "shipped", "large", "shipped", "shipped", "large")
 SURGE = (128, 512)  # connections: 4 and 16 times the load's 32
 SURGE_ENDPOINTS = ("greeting", "SMS keyword", "STOP")
 SOURCES = ("ivr", "menus.yaml", "content", "migrations", "Procfile", "setup.py", "pyproject.toml")
@@ -236,7 +239,10 @@ class Bench:
         """A fresh database, migrated by the Procfile's release: line: a SQLite file `name`,
         or the PostgreSQL database `bench`, dropped and created again."""
         if engine == "sqlite":
-            url = f"sqlite:///{self.work / f'{name}.sqlite3'}"
+            path = self.work / f"{name}.sqlite3"
+            for old in self.work.glob(f"{name}.sqlite3*"):  # an earlier run's, its log and lock
+                old.unlink()
+            url = f"sqlite:///{path}"
         else:
             url = reset_postgres(self.options.postgres, PG_DATABASE)
         run_release({"DATABASE_URL": url})
@@ -378,25 +384,26 @@ class Bench:
         return served
 
     def large_menu(self, engine: str, facts: MenuFacts) -> LargeRuns:
-        """The shipped menu and a generated large one, on fresh databases, in the order
-        shipped, large, large, shipped, each for half of --duration.
+        """The shipped menu and a generated large one, four runs each on fresh databases, in
+        the order LARGE_ORDER, each for a quarter of --duration.
 
-        The two see the same machine and the same code, so the difference is the menu's size;
-        and a machine that grows faster or slower during the run (a VM's neighbours) weighs on
-        both alike, as it would not with one run of each. Only the endpoints that depend on
-        the menu's size are loaded.
+        The two see the same machine and the same code, so the difference is the menu's size.
+        A VM's speed drifts and dips from one moment to the next (its neighbours): in this
+        order a steady drift weighs on both menus alike, and a dip during one run is a quarter
+        of its menu's figures, not half. Only the endpoints that depend on the menu's size
+        are loaded.
         """
         menu = write_large_menu(SHIPPED_MENUS, self.work / "large-menu")
         say(f"large menu: {menu.topics} topics, {menu.keywords} keywords, on {engine}")
         large_facts = MenuFacts.read(menu.path)
-        half = max(1, self.options.wrk.seconds // 2)
+        quarter = max(1, self.options.wrk.seconds // 4)
         runs: dict[str, list[Served]] = {"shipped": [], "large": []}
         order = []
-        for kind in ("shipped", "large", "large", "shipped"):
+        for kind in LARGE_ORDER:
             if kind == "shipped":
-                served = self.helpline(engine, facts, "shipped menu", SHIPPED_MENUS, half)
+                served = self.helpline(engine, facts, "shipped menu", SHIPPED_MENUS, quarter)
             else:
-                served = self.helpline(engine, large_facts, "large menu", menu.path, half)
+                served = self.helpline(engine, large_facts, "large menu", menu.path, quarter)
             runs[kind].append(served)
             order.append((kind, served))
             each = ", ".join(
