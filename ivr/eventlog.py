@@ -26,6 +26,11 @@ log = logging.getLogger("ivr")
 T = TypeVar("T")
 WAIT = 0.05  # seconds a batch gathers more events before it is written: a killed worker loses this
 MOST = 500  # events in one batch, at most
+# Requests queued and not yet written, at most: past it, a request waits for the writer
+# (up to FLUSH_WAIT) before it queues, so a writer slower than a busy night's requests
+# holds a bounded queue in memory (about a kilobyte a text), and a killed worker loses at
+# most this many, instead of both growing for as long as the rush lasts.
+BACKLOG = 4 * MOST
 FLUSH_WAIT = 10.0  # seconds flush() and a clean shutdown wait for the writer, at most
 IDLE = 1.0  # seconds without events after which the thread ends (the next event starts another)
 
@@ -70,16 +75,24 @@ class Later(Generic[T]):
         notes: Sequence[T],
         claim: tuple[str, str | None] | None = None,
     ) -> None:
-        """Queue one request's events (and the delivery it claims); written within `wait` s."""
+        """Queue one request's events (and the delivery it claims); written within `wait` s.
+        With BACKLOG requests queued already, first wait for the writer to catch up."""
         if not notes and claim is None:
             return
         with self._changed:
             if self._owner != os.getpid():
                 self._start()
+            elif self._queued - self._written >= BACKLOG:
+                self._hurry.set()
+                if not self._changed.wait_for(self._below_backlog, FLUSH_WAIT):
+                    log.error("the events writer is over %s s behind", FLUSH_WAIT)
             self._queued += 1
             if number:
                 self._numbers[number] += 1
             self._queue.put(Pending(at, number, notes, claim))
+
+    def _below_backlog(self) -> bool:
+        return self._queued - self._written < BACKLOG
 
     def waiting_for(self, number: str) -> bool:
         """True while something this process queued for `number` is not written yet."""
@@ -113,7 +126,8 @@ class Later(Generic[T]):
                         self._owner = None
                         return
                 continue
-            self._hurry.wait(self._wait)
+            if self._queue.qsize() < MOST:  # a full batch waits for no more
+                self._hurry.wait(self._wait)
             self._hurry.clear()
             while len(batch) < MOST:
                 try:

@@ -118,3 +118,26 @@ def test_a_writer_that_raises_is_logged_and_the_thread_writes_the_next_batch(cap
     assert written == ["good"]
     assert [r.getMessage() for r in caplog.records if r.exc_info] == ["events not written"]
     assert any("events not written" in sign for sign in safety_net.signs)
+
+
+def test_a_writer_slower_than_the_requests_holds_them_back_not_an_ever_longer_queue(monkeypatch):
+    """Issue 11: on a busy night the requests may come faster than the writer thread writes
+    them. The queue then stops at BACKLOG: a request waits for the writer before it queues,
+    so the worker's memory, and what a killed worker would lose, stay bounded; nothing is
+    dropped."""
+    monkeypatch.setattr(eventlog, "BACKLOG", 40)
+    monkeypatch.setattr(eventlog, "MOST", 10)
+    written = Batches()
+
+    def slow(batch: list[Pending[str]]) -> bool:
+        time.sleep(0.01)  # a database slower than the requests
+        return written(batch)
+
+    later: Later[str] = Later(slow, wait=0.001)
+    most = 0
+    for n in range(400):
+        later.add(AT, None, [f"e{n}"])
+        most = max(most, later._queued - later._written)
+    later.flush()
+    assert most <= 40
+    assert written.notes() == [f"e{n}" for n in range(400)]  # every one, in order
