@@ -3,7 +3,8 @@
 In one run, each under gunicorn exactly as the Procfile's web: line starts it:
 
 1. the helpline on a fresh SQLite file, then on a fresh PostgreSQL database `bench`;
-2. a bare Flask baseline (bench/baseline.py) answering the same paths with fixed TwiML;
+2. a bare Flask baseline (bench/baseline.py) answering the same paths with fixed TwiML, and
+   the floor: the same with the form read and Twilio's signature checked;
 3. the helpline on a large menu (200 topics, 2,000 keywords), on the first engine;
 4. a surge: the greeting, an SMS keyword and STOP with many more connections (--surge), on
    the first engine: whether every answer still comes within Twilio's 15 seconds.
@@ -47,6 +48,7 @@ from report import (
 from servers import (
     APP,
     BASELINE,
+    FLOOR,
     ROOT,
     BenchError,
     Server,
@@ -368,6 +370,21 @@ class Bench:
             loads = self.drive_all(server, "baseline", self.endpoints)
             return Served(loads, server.worker_rss_mb())
 
+    def floor(self) -> Served:
+        """The floor (bare Flask with the signature check), driven with the same request files;
+        first shown to refuse a request signed with another token, so it really checks."""
+        say("floor: starting bare Flask with the signature check")
+        with self.serve(FLOOR, "floor", {"TWILIO_AUTH_TOKEN": TOKEN}) as server:
+            for endpoint in self.endpoints:
+                answer = post(server, endpoint, TOKEN, self.serials.take(1).start)
+                if answer.status != 200:
+                    raise BenchError(f"the floor answered {endpoint.path} {answer.status}")
+            answer = post(server, self.endpoints[0], f"not {TOKEN}", self.serials.take(1).start)
+            if answer.status != 403:
+                raise BenchError(f"the floor answered a wrongly signed text {answer.status}")
+            loads = self.drive_all(server, "floor", self.endpoints)
+            return Served(loads, server.worker_rss_mb())
+
     def surge(self, engine: str, facts: MenuFacts) -> dict[int, Served]:
         """Many more callers at once, on a fresh database of `engine`: each --surge level of
         connections on the greeting, an SMS keyword and STOP, each with requests of its own."""
@@ -428,6 +445,16 @@ def engine_results(served: Served, baseline: Served) -> dict[str, Any]:
         misses = endpoint_misses(figures, ratio)
         endpoints[name] = {**figures, "baseline_rps": base, "ratio": ratio, "misses": misses}
     return {"endpoints": endpoints, "worker_mb": served.worker_mb()}
+
+
+def floor_results(floor: Served, baseline: Served) -> dict[str, Any]:
+    """The floor's figures, each endpoint with its ratio to the bare baseline's req/s."""
+    endpoints = {}
+    for name, load in floor.loads.items():
+        base = baseline.loads[name].rps if name in baseline.loads else 0.0
+        ratio = round(load.rps / base, 2) if base else None
+        endpoints[name] = {**load.as_dict(), "baseline_rps": base, "ratio": ratio}
+    return {"endpoints": endpoints, "worker_mb": floor.worker_mb()}
 
 
 def surge_results(engine: str, surge: dict[int, Served]) -> dict[str, Any] | None:
@@ -542,13 +569,14 @@ def changed_sources(sources: dict[str, str]) -> list[str]:
 def notes(results: dict[str, Any], options: Options) -> list[str]:
     """What a reader must know to trust the figures: repeats, faults, a busy machine."""
     found = []
-    servers = {**results["engines"], "baseline": results["baseline"]}
+    servers = {**results["engines"], "baseline": results["baseline"], "floor": results["floor"]}
     if results.get("large_menu"):
         servers["shipped menu"] = results["large_menu"]["shipped"]
         servers["large menu"] = results["large_menu"]
     for server, figures in servers.items():
         for endpoint, f in figures["endpoints"].items():
-            found += endpoint_notes(f"{server} {endpoint}", f, judged=server != "baseline")
+            judged = server not in ("baseline", "floor")
+            found += endpoint_notes(f"{server} {endpoint}", f, judged=judged)
     for f in (results.get("surge") or {}).get("runs", []):
         found += endpoint_notes(f"surge {f['endpoint']} at {f['connections']}", f, judged=True)
     found.append(
@@ -588,6 +616,7 @@ def assemble(
     host: dict[str, Any],
     helpline: dict[str, Served],
     baseline: Served,
+    floor: Served,
     large: LargeRuns | None,
     surge: dict[int, Served],
     sources: dict[str, str],
@@ -615,6 +644,7 @@ def assemble(
             "endpoints": {name: load.as_dict() for name, load in baseline.loads.items()},
             "worker_mb": baseline.worker_mb(),
         },
+        "floor": floor_results(floor, baseline),
         "large_menu": large_results(large, options.engines[0]) if large else None,
         "surge": surge_results(options.engines[0], surge),
         "sources": sources,
@@ -632,9 +662,10 @@ def run(options: Options) -> dict[str, Any]:
         bench = Bench(options, Path(work))
         helpline = {engine: bench.helpline(engine, facts) for engine in options.engines}
         baseline = bench.baseline()
+        floor = bench.floor()
         large = bench.large_menu(options.engines[0], facts) if options.large else None
         surge = bench.surge(options.engines[0], facts) if options.surge else {}
-    return assemble(options, host, helpline, baseline, large, surge, bench.sources)
+    return assemble(options, host, helpline, baseline, floor, large, surge, bench.sources)
 
 
 def stopped(signum: int, _frame: object) -> None:

@@ -135,8 +135,17 @@ def engine_table(name: str, engine: Mapping[str, Any], workers: int) -> Table:
     )
 
 
-def baseline_table(baseline: Mapping[str, Any], workers: int) -> Table:
-    """The bare Flask app: what gunicorn and Flask alone do on this machine."""
+REFERENCES = {
+    "baseline": "Baseline: bare Flask, fixed TwiML, same paths and requests",
+    "floor": "Floor: bare Flask that also reads the form and checks Twilio's signature",
+}
+
+
+def reference_table(kind: str, server: Mapping[str, Any], workers: int) -> Table:
+    """A baseline app (bench/baseline.py): what gunicorn and Flask alone do on this machine
+    ("baseline"), or with the signature check every trusted webhook makes ("floor", with its
+    ratio to the bare baseline)."""
+    rated = kind == "floor"
     rows = [
         [
             name,
@@ -147,25 +156,30 @@ def baseline_table(baseline: Mapping[str, Any], workers: int) -> Table:
             _ms(f["p50_ms"]),
             _ms(f["p99_ms"]),
             _count(f),
+            *([f"{f['ratio']:.2f}" if f.get("ratio") is not None else "-"] if rated else []),
             f"{f['others_cpu_pct']:.0f}%",
         ]
-        for name, f in baseline["endpoints"].items()
+        for name, f in server["endpoints"].items()
     ]
-    return Table(
-        "Baseline: bare Flask, fixed TwiML, same paths and requests",
-        [
-            "endpoint",
-            "req/s",
-            "service ms",
-            "CPU µs/answer",
-            "app / db / wrk µs",
-            "p50 ms",
-            "p99 ms",
-            "err / non-2xx / fail-safe",
-            "others' CPU",
-        ],
-        rows,
+    headers = [
+        "endpoint",
+        "req/s",
+        "service ms",
+        "CPU µs/answer",
+        "app / db / wrk µs",
+        "p50 ms",
+        "p99 ms",
+        "err / non-2xx / fail-safe",
+        *(["ratio to bare"] if rated else []),
+        "others' CPU",
+    ]
+    note = (
+        "the least a webhook Twilio may trust costs, before any menu or database work; "
+        "ratio to bare: its req/s over the bare baseline's"
+        if rated
+        else ""
     )
+    return Table(REFERENCES[kind], headers, rows, note)
 
 
 def memory_table(results: Mapping[str, Any]) -> Table:
@@ -178,6 +192,8 @@ def memory_table(results: Mapping[str, Any]) -> Table:
         servers.append(("large menu", results["large_menu"], True))
     if results.get("baseline"):
         servers.append(("baseline (bare Flask)", results["baseline"], False))
+    if results.get("floor"):
+        servers.append(("floor (signature check)", results["floor"], False))
     for name, server, judged in servers:
         workers = server["worker_mb"]
         most = max(workers, default=0.0)
@@ -284,8 +300,9 @@ def tables(results: Mapping[str, Any]) -> list[Table]:
         found.append(large_table(results["large_menu"]))
     if results.get("surge"):
         found.append(surge_table(results["surge"]))
-    if results.get("baseline"):
-        found.append(baseline_table(results["baseline"], workers))
+    for kind in REFERENCES:
+        if results.get(kind):
+            found.append(reference_table(kind, results[kind], workers))
     return found
 
 

@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = ROOT / ".venv" / "bin"
 APP = "ivr:create_app()"
 BASELINE = "bench.baseline:app"
+FLOOR = "bench.baseline:floor()"
 PUBLIC_BIND = "0.0.0.0:$PORT"
 LOCAL_BIND = "127.0.0.1:$PORT"
 # Settings the environment may carry that would change what is measured: dropped first.
