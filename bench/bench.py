@@ -2,9 +2,10 @@
 
 In one run, each under gunicorn exactly as the Procfile's web: line starts it:
 
-1. the helpline on a fresh SQLite file, then on a fresh PostgreSQL database `bench`;
-2. a bare Flask baseline (bench/baseline.py) answering the same paths with fixed TwiML, and
-   the floor: the same with the form read and Twilio's signature checked;
+1. the helpline on a fresh SQLite file and on a fresh PostgreSQL database `bench`, a bare
+   Flask baseline (bench/baseline.py) answering the same paths with fixed TwiML, and the
+   floor (the same, with the form read and Twilio's signature checked), all serving at once
+   on ports of their own, each endpoint driven on each in turn;
 3. the helpline on a large menu (200 topics, 2,000 keywords), on the first engine;
 4. a surge: the greeting, an SMS keyword and STOP with many more connections (--surge), on
    the first engine: whether every answer still comes within Twilio's 15 seconds.
@@ -28,7 +29,7 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -251,13 +252,13 @@ class Bench:
         return url
 
     def serve(
-        self, app: str, name: str, settings: dict[str, str] | None = None
+        self, app: str, name: str, settings: dict[str, str] | None = None, port: int = 0
     ) -> AbstractContextManager[Server]:
-        """gunicorn serving `app` on this run's port, for a `with` block."""
+        """gunicorn serving `app` on `port` (this run's port if 0), for a `with` block."""
         if app == APP:
             self.sources[name] = source_digest()
         log = self.work / f"{name.replace(' ', '-')}.log"
-        return serving(app, self.port, self.options.workers, settings or {}, log)
+        return serving(app, port or self.port, self.options.workers, settings or {}, log)
 
     def prepare(self, server: Server, facts: MenuFacts) -> None:
         """Find the endpoints as a call does, then write their signed request files once."""
@@ -271,7 +272,7 @@ class Bench:
         options = self.options
         load_count = options.per_endpoint(options.wrk.seconds)
         warm_count = options.per_endpoint(options.warmup) if options.warmup else 0
-        say(f"writing {load_count:,} signed requests per endpoint{tag and ' for ' + tag}")
+        say(f"writing {load_count:,} signed requests per endpoint{tag and ' for' + tag}")
         with ProcessPoolExecutor() as pool:
             jobs = {
                 (e.name, kind): pool.submit(
@@ -306,18 +307,30 @@ class Bench:
         """Warm up and load each endpoint in turn (with `connections` and for `seconds`, if
         given)."""
         files = files or self.files
+        return {
+            e.name: self.drive_one(server, label, e, files[e.name], connections, seconds)
+            for e in endpoints
+        }
+
+    def drive_one(
+        self,
+        server: Server,
+        label: str,
+        endpoint: Endpoint,
+        files: Files,
+        connections: int = 0,
+        seconds: int = 0,
+    ) -> Load:
+        """Wait for a quiet machine, warm up, then load one endpoint (with `connections` and
+        for `seconds`, if given)."""
         wrk, warm = self.options.wrk, self.options.warmup_wrk
         wrk = Wrk(wrk.threads, connections or wrk.connections, seconds or wrk.seconds)
         warm = Wrk(warm.threads, connections or warm.connections, warm.seconds)
-        loads = {}
-        for endpoint in endpoints:
-            self.wait_for_quiet()
-            these = files[endpoint.name]
-            if these.warmup:
-                drive(server, these.warmup, warm, PG_DATABASE)
-            say(f"{label}: {endpoint.name}, {wrk.connections} connections, {wrk.seconds} s")
-            loads[endpoint.name] = drive(server, these.load, wrk, PG_DATABASE)
-        return loads
+        self.wait_for_quiet()
+        if files.warmup:
+            drive(server, files.warmup, warm, PG_DATABASE)
+        say(f"{label}: {endpoint.name}, {wrk.connections} connections, {wrk.seconds} s")
+        return drive(server, files.load, wrk, PG_DATABASE)
 
     def wait_for_quiet(self) -> None:
         """Give other work on the machine (tests, builds) up to --quiet-wait seconds to end."""
@@ -335,55 +348,74 @@ class Bench:
         for endpoint in endpoints:
             check(server, endpoint, facts, TOKEN, self.serials.take(1).start)
 
-    def helpline(
-        self,
-        engine: str,
-        facts: MenuFacts,
-        name: str = "",
-        menus: Path | None = None,
-        seconds: int = 0,
+    def on_menu(
+        self, engine: str, facts: MenuFacts, name: str, menus: Path, seconds: int
     ) -> Served:
-        """The helpline (on the shipped menu, or `menus`): each endpoint's load (for `seconds`,
-        if given), then memory.
-
-        The first call also finds the endpoints and writes their requests; a later one
-        loads only the endpoints that depend on the menu's size when given a menu.
-        """
-        name = name or engine
+        """The helpline on `menus` and a fresh database: the load of each endpoint that depends
+        on the menu's size, for `seconds`, replaying the first engine's requests (this
+        run's port); then memory."""
         settings = self.settings(self.database(engine, name.replace(" ", "-")), menus)
         say(f"{name}: starting the helpline on {engine}, port {self.port}")
         with self.serve(APP, name, settings) as server:
-            self.prepare(server, facts)
-            endpoints = [e for e in self.endpoints if e.large] if menus else self.endpoints
+            endpoints = [e for e in self.endpoints if e.large]
             self.check(server, endpoints, facts)
             loads = self.drive_all(server, name, endpoints, seconds=seconds)
             return Served(loads, server.worker_rss_mb())
 
-    def baseline(self) -> Served:
-        """The bare Flask app, driven with the same request files."""
-        say("baseline: starting bare Flask")
-        with self.serve(BASELINE, "baseline") as server:
-            for endpoint in self.endpoints:
-                answer = post(server, endpoint, TOKEN, self.serials.take(1).start)
-                if answer.status != 200:
-                    raise BenchError(f"the baseline answered {endpoint.path} {answer.status}")
-            loads = self.drive_all(server, "baseline", self.endpoints)
-            return Served(loads, server.worker_rss_mb())
+    def side_by_side(self, facts: MenuFacts) -> tuple[dict[str, Served], Served, Served]:
+        """The helpline on each engine (fresh databases), bare Flask and the floor, all
+        serving at once, each on a port of its own; then each endpoint driven on each of
+        them in turn, the order reversed from one endpoint to the next. The helpline on
+        each engine, the bare baseline and the floor, in that order.
 
-    def floor(self) -> Served:
-        """The floor (bare Flask with the signature check), driven with the same request files;
-        first shown to refuse a request signed with another token, so it really checks."""
-        say("floor: starting bare Flask with the signature check")
-        with self.serve(FLOOR, "floor", {"TWILIO_AUTH_TOKEN": TOKEN}) as server:
-            for endpoint in self.endpoints:
+        A VM's speed drifts from minute to minute (bare Flask's req/s moved by a fifth
+        between two runs twenty minutes apart, and the line's CPU per answer with it).
+        Driven one server after the other, an endpoint on the line and on the baseline it
+        is compared with were measured up to ten minutes apart; in turn, they are a
+        minute or two apart. The servers not being driven are idle.
+        """
+        names = [*self.options.engines, "baseline", "floor"]
+        with ExitStack() as stack:
+            servers: dict[str, Server] = {}
+            for name in names:
+                port = free_port() if servers else self.port
+                say(f"{name}: starting on port {port}")
+                if name == "baseline":
+                    starting = self.serve(BASELINE, name, port=port)
+                elif name == "floor":
+                    starting = self.serve(FLOOR, name, {"TWILIO_AUTH_TOKEN": TOKEN}, port)
+                else:
+                    settings = self.settings(self.database(name, name))
+                    starting = self.serve(APP, name, settings, port)
+                servers[name] = stack.enter_context(starting)
+            self.prepare(servers[names[0]], facts)  # on this run's port: the large menu's too
+            files = {names[0]: self.files}
+            for name in names[1:]:
+                files[name] = self.write_files(servers[name], self.endpoints, f" {name}")
+            for name in self.options.engines:
+                self.check(servers[name], self.endpoints, facts)
+            self.check_baselines(servers["baseline"], servers["floor"])
+            loads: dict[str, dict[str, Load]] = {name: {} for name in names}
+            for turn, endpoint in enumerate(self.endpoints):
+                for name in names if turn % 2 == 0 else reversed(names):
+                    these = files[name][endpoint.name]
+                    load = self.drive_one(servers[name], name, endpoint, these)
+                    loads[name][endpoint.name] = load
+            served = {name: Served(loads[name], servers[name].worker_rss_mb()) for name in names}
+        helpline = {name: served[name] for name in self.options.engines}
+        return helpline, served["baseline"], served["floor"]
+
+    def check_baselines(self, baseline: Server, floor: Server) -> None:
+        """Both answer every endpoint's signed request with 200; the floor refuses one signed
+        with another token (so it really checks)."""
+        for endpoint in self.endpoints:
+            for name, server in (("baseline", baseline), ("floor", floor)):
                 answer = post(server, endpoint, TOKEN, self.serials.take(1).start)
                 if answer.status != 200:
-                    raise BenchError(f"the floor answered {endpoint.path} {answer.status}")
-            answer = post(server, self.endpoints[0], f"not {TOKEN}", self.serials.take(1).start)
-            if answer.status != 403:
-                raise BenchError(f"the floor answered a wrongly signed text {answer.status}")
-            loads = self.drive_all(server, "floor", self.endpoints)
-            return Served(loads, server.worker_rss_mb())
+                    raise BenchError(f"the {name} answered {endpoint.path} {answer.status}")
+        answer = post(floor, self.endpoints[0], f"not {TOKEN}", self.serials.take(1).start)
+        if answer.status != 403:
+            raise BenchError(f"the floor answered a wrongly signed request {answer.status}")
 
     def surge(self, engine: str, facts: MenuFacts) -> dict[int, Served]:
         """Many more callers at once, on a fresh database of `engine`: each --surge level of
@@ -418,9 +450,9 @@ class Bench:
         order = []
         for kind in LARGE_ORDER:
             if kind == "shipped":
-                served = self.helpline(engine, facts, "shipped menu", SHIPPED_MENUS, quarter)
+                served = self.on_menu(engine, facts, "shipped menu", SHIPPED_MENUS, quarter)
             else:
-                served = self.helpline(engine, large_facts, "large menu", menu.path, quarter)
+                served = self.on_menu(engine, large_facts, "large menu", menu.path, quarter)
             runs[kind].append(served)
             order.append((kind, served))
             each = ", ".join(
@@ -660,9 +692,7 @@ def run(options: Options) -> dict[str, Any]:
     facts = MenuFacts.read(SHIPPED_MENUS)
     with tempfile.TemporaryDirectory(prefix="ivr-bench-") as work:
         bench = Bench(options, Path(work))
-        helpline = {engine: bench.helpline(engine, facts) for engine in options.engines}
-        baseline = bench.baseline()
-        floor = bench.floor()
+        helpline, baseline, floor = bench.side_by_side(facts)
         large = bench.large_menu(options.engines[0], facts) if options.large else None
         surge = bench.surge(options.engines[0], facts) if options.surge else {}
     return assemble(options, host, helpline, baseline, floor, large, surge, bench.sources)
