@@ -467,12 +467,17 @@ class Bench:
 # Results ------------------------------------------------------------------------
 
 
+def against(baseline: Served, name: str, load: Load) -> tuple[float, float | None]:
+    """The bare baseline's req/s on endpoint `name`, and `load`'s req/s over it (None without)."""
+    base = baseline.loads[name].rps if name in baseline.loads else 0.0
+    return base, round(load.rps / base, 2) if base else None
+
+
 def engine_results(served: Served, baseline: Served) -> dict[str, Any]:
     """An engine's figures with the baseline's req/s, the ratio and the targets missed."""
     endpoints = {}
     for name, load in served.loads.items():
-        base = baseline.loads[name].rps if name in baseline.loads else 0.0
-        ratio = round(load.rps / base, 2) if base else None
+        base, ratio = against(baseline, name, load)
         figures = load.as_dict()
         misses = endpoint_misses(figures, ratio)
         endpoints[name] = {**figures, "baseline_rps": base, "ratio": ratio, "misses": misses}
@@ -483,8 +488,7 @@ def floor_results(floor: Served, baseline: Served) -> dict[str, Any]:
     """The floor's figures, each endpoint with its ratio to the bare baseline's req/s."""
     endpoints = {}
     for name, load in floor.loads.items():
-        base = baseline.loads[name].rps if name in baseline.loads else 0.0
-        ratio = round(load.rps / base, 2) if base else None
+        base, ratio = against(baseline, name, load)
         endpoints[name] = {**load.as_dict(), "baseline_rps": base, "ratio": ratio}
     return {"endpoints": endpoints, "worker_mb": floor.worker_mb()}
 
