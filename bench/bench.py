@@ -328,9 +328,9 @@ class Bench:
         warm = Wrk(warm.threads, connections or warm.connections, warm.seconds)
         self.wait_for_quiet()
         if files.warmup:
-            drive(server, files.warmup, warm, PG_DATABASE)
+            drive(server, files.warmup, warm)
         say(f"{label}: {endpoint.name}, {wrk.connections} connections, {wrk.seconds} s")
-        return drive(server, files.load, wrk, PG_DATABASE)
+        return drive(server, files.load, wrk)
 
     def wait_for_quiet(self) -> None:
         """Give other work on the machine (tests, builds) up to --quiet-wait seconds to end."""

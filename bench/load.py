@@ -144,16 +144,17 @@ def run_wrk(base: str, requests: Path, wrk: Wrk) -> dict[str, Any]:
     raise BenchError(f"wrk gave no figures ({done.returncode}):\n{done.stdout}{done.stderr}")
 
 
-def drive(server: Server, requests: Path, wrk: Wrk, database: str) -> Load:
+def drive(server: Server, requests: Path, wrk: Wrk) -> Load:
     """Load the server with the requests for wrk.seconds; what it measured.
 
-    `database` names the PostgreSQL database whose backends count as the run's own CPU.
+    The backends of the server's PostgreSQL database (none on SQLite, nor for a baseline)
+    count as the run's own CPU; any other server's, as other work.
     """
     offset = server.log_size()
     pids = [server.process.pid, *server.workers()]
-    before, started = Snapshot.take(pids, database), time.monotonic()
+    before, started = Snapshot.take(pids, server.database), time.monotonic()
     figures = run_wrk(server.base, requests, wrk)
-    after, elapsed = Snapshot.take(pids, database), time.monotonic() - started
+    after, elapsed = Snapshot.take(pids, server.database), time.monotonic() - started
     spent = Spent.between(before, after)
     logged = server.log_since(offset)
     seconds = figures["duration_us"] / 1e6

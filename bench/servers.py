@@ -103,6 +103,7 @@ class Server:
     process: subprocess.Popen[bytes]
     port: int
     log: Path
+    database: str | None = None  # the PostgreSQL database it uses, if any: its backends' CPU
 
     @classmethod
     def start(
@@ -119,7 +120,9 @@ class Server:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group, so a stop reaches every worker
             )
-        server = cls(process, port, log)
+        url = settings.get("DATABASE_URL", "")
+        database = url.rsplit("/", 1)[-1] if url.startswith("postgresql") else None
+        server = cls(process, port, log, database)
         server.wait_ready()
         return server
 
