@@ -92,43 +92,51 @@ def service_ms(rps: float, workers: int) -> str:
     return _ms(workers * 1000 / rps) if rps else "-"
 
 
+# The columns every table of a server's load shows, after the endpoint's name.
+LOAD_HEADERS = (
+    "req/s",
+    "service ms",
+    "CPU µs/answer",
+    "app / db / wrk µs",
+    "p50 ms",
+    "p99 ms",
+    "err / non-2xx / fail-safe",
+)
+
+
+def _load_cells(figures: Mapping[str, Any], workers: int) -> list[str]:
+    """One endpoint's figures under LOAD_HEADERS."""
+    return [
+        f"{figures['rps']:.0f}",
+        service_ms(figures["rps"], workers),
+        _cpu(figures),
+        _cpu_split(figures),
+        _ms(figures["p50_ms"]),
+        _ms(figures["p99_ms"]),
+        _count(figures),
+    ]
+
+
+def _ratio(figures: Mapping[str, Any]) -> str:
+    return f"{figures['ratio']:.2f}" if figures.get("ratio") is not None else "-"
+
+
 def engine_table(name: str, engine: Mapping[str, Any], workers: int) -> Table:
     """One engine's endpoints against the baseline and the targets."""
-    rows = []
-    for endpoint, figures in engine["endpoints"].items():
-        ratio = figures["ratio"]
-        rows.append(
-            [
-                endpoint,
-                f"{figures['rps']:.0f}",
-                service_ms(figures["rps"], workers),
-                _cpu(figures),
-                _cpu_split(figures),
-                _ms(figures["p50_ms"]),
-                _ms(figures["p99_ms"]),
-                _count(figures),
-                f"{figures['baseline_rps']:.0f}" if figures["baseline_rps"] else "-",
-                f"{ratio:.2f}" if ratio is not None else "-",
-                f"{figures['others_cpu_pct']:.0f}%",
-                verdict(figures["misses"]),
-            ]
-        )
+    rows = [
+        [
+            endpoint,
+            *_load_cells(figures, workers),
+            f"{figures['baseline_rps']:.0f}" if figures["baseline_rps"] else "-",
+            _ratio(figures),
+            f"{figures['others_cpu_pct']:.0f}%",
+            verdict(figures["misses"]),
+        ]
+        for endpoint, figures in engine["endpoints"].items()
+    ]
     return Table(
         f"{ENGINE_NAMES.get(name, name)}: the helpline under load",
-        [
-            "endpoint",
-            "req/s",
-            "service ms",
-            "CPU µs/answer",
-            "app / db / wrk µs",
-            "p50 ms",
-            "p99 ms",
-            "err / non-2xx / fail-safe",
-            "baseline req/s",
-            "ratio",
-            "others' CPU",
-            "result",
-        ],
+        ["endpoint", *LOAD_HEADERS, "baseline req/s", "ratio", "others' CPU", "result"],
         rows,
         f"targets: ratio >= {TARGETS['ratio']}, p99 <= {TARGETS['p99_ms']:.0f} ms, "
         "0 errors, 0 non-2xx, 0 fail-safe answers",
@@ -149,30 +157,13 @@ def reference_table(kind: str, server: Mapping[str, Any], workers: int) -> Table
     rows = [
         [
             name,
-            f"{f['rps']:.0f}",
-            service_ms(f["rps"], workers),
-            _cpu(f),
-            _cpu_split(f),
-            _ms(f["p50_ms"]),
-            _ms(f["p99_ms"]),
-            _count(f),
-            *([f"{f['ratio']:.2f}" if f.get("ratio") is not None else "-"] if rated else []),
+            *_load_cells(f, workers),
+            *([_ratio(f)] if rated else []),
             f"{f['others_cpu_pct']:.0f}%",
         ]
         for name, f in server["endpoints"].items()
     ]
-    headers = [
-        "endpoint",
-        "req/s",
-        "service ms",
-        "CPU µs/answer",
-        "app / db / wrk µs",
-        "p50 ms",
-        "p99 ms",
-        "err / non-2xx / fail-safe",
-        *(["ratio to bare"] if rated else []),
-        "others' CPU",
-    ]
+    headers = ["endpoint", *LOAD_HEADERS, *(["ratio to bare"] if rated else []), "others' CPU"]
     note = (
         "the least a webhook Twilio may trust costs, before any menu or database work; "
         "ratio to bare: its req/s over the bare baseline's"
