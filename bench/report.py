@@ -144,7 +144,7 @@ def engine_table(name: str, engine: Mapping[str, Any], workers: int) -> Table:
 
 
 REFERENCES = {
-    "baseline": "Baseline: bare Flask, fixed TwiML, same paths and requests",
+    "baseline": "Baseline: bare Flask, fixed TwiML, the same paths and kinds of request",
     "floor": "Floor: bare Flask that also reads the form and checks Twilio's signature",
 }
 
