@@ -261,9 +261,8 @@ class Bench:
         return serving(app, port or self.port, self.options.workers, settings or {}, log)
 
     def prepare(self, server: Server, facts: MenuFacts) -> None:
-        """Find the endpoints as a call does, then write their signed request files once."""
-        if self.endpoints:
-            return
+        """Find the endpoints as a call does, then write their signed request files (for
+        `server`'s port, which the large menu's runs use too)."""
         self.endpoints = plan(server, facts, TOKEN, self.serials)
         self.files = self.write_files(server, self.endpoints, "")
 
@@ -388,7 +387,7 @@ class Bench:
                     settings = self.settings(self.database(name, name))
                     starting = self.serve(APP, name, settings, port)
                 servers[name] = stack.enter_context(starting)
-            self.prepare(servers[names[0]], facts)  # on this run's port: the large menu's too
+            self.prepare(servers[names[0]], facts)  # on this run's port
             files = {names[0]: self.files}
             for name in names[1:]:
                 files[name] = self.write_files(servers[name], self.endpoints, f" {name}")
