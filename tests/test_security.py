@@ -5,13 +5,16 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+from urllib.parse import urlencode
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
+from werkzeug.exceptions import HTTPException
 
 from ivr import create_app
+from ivr.security import FORM_TYPE, request_class
 from ivr.settings import SettingsError, load_settings
 
 from . import twiml_rules
@@ -379,9 +382,50 @@ def test_invalid_utf8_is_not_an_error(make_app):
     query=st.dictionaries(st.sampled_from("lmtnwg"), st.text(max_size=20), max_size=4),
 )
 def test_hypothesis_against_every_endpoint(client, path, form, query):
-    from urllib.parse import urlencode
-
     full = f"{path}?{urlencode(query)}" if query and "?" not in path else path
     response = client.post(full, data=form)
     assert response.status_code == 200
     twiml_rules.check(response.data)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    body=st.one_of(
+        st.binary(max_size=200),
+        st.lists(st.tuples(st.text(max_size=12), st.text(max_size=40)), max_size=8).map(
+            lambda pairs: "&".join(f"{k}={v}" for k, v in pairs).encode("utf-8", "surrogatepass")
+        ),
+        st.dictionaries(st.text(max_size=12), st.text(max_size=40), max_size=8).map(
+            lambda fields: urlencode(fields, errors="surrogatepass").encode()
+        ),
+    ),
+    content_type=st.sampled_from(
+        [FORM_TYPE, f"{FORM_TYPE}; charset=utf-8", "multipart/form-data", "text/plain", None]
+    ),
+    cut=st.integers(min_value=0, max_value=3),
+)
+def test_the_webhook_form_is_read_exactly_as_werkzeug_reads_it(body, content_type, cut):
+    """The lean reading of Twilio's form type (security.request_class) gives the same form,
+    the same 413 past the size limit and the same 400 for a body cut short as werkzeug's."""
+    from werkzeug.test import EnvironBuilder
+    from werkzeug.wrappers import Request as Plain
+
+    lean = request_class(
+        {"MAX_CONTENT_LENGTH": 150, "MAX_FORM_MEMORY_SIZE": 150, "MAX_FORM_PARTS": 1000}
+    )
+
+    class Werkzeug(Plain):
+        max_content_length = 150
+
+    def read(kind: type[Plain]) -> object:
+        environ = EnvironBuilder(method="POST", path="/sms", data=body).get_environ()
+        environ.pop("CONTENT_TYPE", None)
+        if content_type:
+            environ["CONTENT_TYPE"] = content_type
+        environ["CONTENT_LENGTH"] = str(len(body) + cut)  # past the body: cut short
+        try:
+            return sorted(kind(environ).form.items(multi=True))
+        except HTTPException as exc:
+            return exc.code
+
+    assert read(lean) == read(Werkzeug)
