@@ -21,6 +21,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 
 Processor = Callable[[Any], Any]
+CURSOR = "ivr_cursor"  # a pooled connection's info: its kept cursor (PostgreSQL)
 
 
 class Prepared:
@@ -53,6 +54,25 @@ class Prepared:
         )
         # Whether it returns rows, known now: asking the cursor builds its description each time.
         self._returns = bool(self._results)
+        self._keep_cursor = dialect.name == "postgresql"
+
+    @staticmethod
+    def _kept_cursor(pooled: PoolProxiedConnection) -> Any:
+        """The driver connection's own cursor, made once and kept with it (psycopg only).
+
+        Making a psycopg cursor cost about 25 microseconds, a third of running a text's read
+        on it. A psycopg cursor holds nothing on the server once its result is fetched (the
+        whole result comes back at once), so it can serve the connection's next statement.
+        SQLite's cursors are not kept: one left on a statement it has not stepped to the end
+        would keep the connection's read transaction open, and later reads on its old
+        snapshot. Kept in the pool's info for the connection, checked to be that
+        connection's: the pool replaces a connection it invalidates.
+        """
+        driver: Any = pooled.driver_connection
+        cursor = pooled.info.get(CURSOR)
+        if cursor is None or cursor.connection is not driver or cursor.closed:
+            cursor = pooled.info[CURSOR] = driver.cursor()
+        return cursor
 
     def _parameters(self, values: Mapping[str, Any]) -> Any:
         """The values as the driver takes them: converted, in order (qmark) or by name."""
@@ -73,14 +93,15 @@ class Prepared:
         (store_base._read); the first row it returns (converted), or None. A driver's fault
         is raised as SQLAlchemy raises its own (`_as_sqlalchemy`)."""
         pooled = connection.connection if isinstance(connection, Connection) else connection
-        cursor = pooled.cursor()
+        cursor = self._kept_cursor(pooled) if self._keep_cursor else pooled.cursor()
         try:
             cursor.execute(self.sql, self._parameters(values))
             row = cursor.fetchone() if self._returns else None
         except self._driver_error as exc:
             raise self._as_sqlalchemy(exc, connection, pooled, cursor) from exc
         finally:
-            cursor.close()
+            if not self._keep_cursor:
+                cursor.close()
         if row is None:
             return None
         return tuple(
