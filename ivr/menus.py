@@ -22,7 +22,7 @@ from .memo import Memo
 from .model import TOPIC_FILE, Model
 from .problems import KeyPath, MenuError, Problem, YamlDoc, read_yaml
 from .schema import LANGS, PLACEHOLDERS, Keys, Menu, MenusFile, TopicContent
-from .wording import fold, tokens
+from .wording import fold, sentences, tokens
 
 if TYPE_CHECKING:
     from .textline import TextReply
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 MAX_OPTIONS = 5
 ECHO_WORDS, ECHO_MIN = 8, 5  # a text opening with 5 to 8 words of one of ours is an echo
+ECHO_CUT = 3  # the fewest words of a sentence of ours that an echo cut short may end with
 MAX_LEVELS = 3
 HINTS_MOST = 500  # Twilio reads at most 500 <Gather> hints (warning 13330 past that) ...
 HINT_LONGEST = 100  # ... each of at most 100 characters
@@ -166,9 +167,8 @@ class Line:
         """The replies to short texts, by the texter's standing (textline.reply_to), kept."""
         return Memo()
 
-    @cached_property
-    def own_texts(self) -> frozenset[tuple[str, ...]]:
-        """The opening words of every text the line sends, to know an echo of one."""
+    def _sent(self) -> list[str]:
+        """Every text the line sends, as written (with its {fields})."""
         texts = [c.text[lang] for c in self.content.values() for lang in LANGS]
         texts += [
             text[lang]
@@ -176,8 +176,24 @@ class Line:
             if name.startswith("sms_")
             for lang in LANGS
         ]
-        openings = (tokens(text.split("{")[0])[:ECHO_WORDS] for text in texts)
+        return texts
+
+    @cached_property
+    def own_texts(self) -> frozenset[tuple[str, ...]]:
+        """The opening words of every text the line sends, to know an echo of one."""
+        openings = (tokens(text.split("{")[0])[:ECHO_WORDS] for text in self._sent())
         return frozenset(words for words in openings if len(words) >= ECHO_MIN)
+
+    @cached_property
+    def own_sentences(self) -> frozenset[tuple[str, ...]]:
+        """Every sentence of every text the line sends, with its openings of ECHO_CUT words
+        or more (a text cut short), to tell in an echo the line's words from a person's."""
+        found: set[tuple[str, ...]] = set()
+        for text in self._sent():
+            for part in re.split(r"\{[^}]*\}", text):
+                for said in sentences(part):
+                    found.update(said[:n] for n in range(min(ECHO_CUT, len(said)), len(said) + 1))
+        return frozenset(found)
 
     def path_to(self, menu_id: str) -> tuple[str, ...]:
         """Menus from main down to `menu_id`, both included."""
@@ -211,7 +227,7 @@ def load_line(menus_path: str | Path, content_dir: str | Path | None = None) -> 
     warnings = tuple(p for p in problems if p.level != "error")
     line = Line(spec, content, menus_path, warnings)
     built_once = ("keywords", "keyword_language", "phrases", "crisis", "topic_model")
-    for name in (*built_once, "languages", "own_texts"):
+    for name in (*built_once, "languages", "own_texts", "own_sentences"):
         getattr(line, name)  # what depends only on the menu is built now, not per message
     return line
 

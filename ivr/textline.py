@@ -28,7 +28,7 @@ from .compliance import (
 from .crisis import MODEL, Danger, DangerKind
 from .menus import ECHO_MIN, ECHO_WORDS, Line, normalize_word
 from .texting import menu_text, outgoing, topic_text
-from .wording import fill, fold, tokens
+from .wording import fill, fold, sentences, tokens
 
 LEADING = {"INFO", "ABOUT", "ON", "SOBRE", "ACERCA", "DE", "MAS", "MORE", "PLEASE", "PORFAVOR"}
 FUZZY_CUTOFF = 80  # rapidfuzz ratio; tests check that no two keywords are this close
@@ -206,9 +206,25 @@ def _message(line: Line, name: str, lang: str, **fields: str) -> str:
 def _read(line: Line, text: str) -> tuple[tuple[str, str | None] | None, Danger | None]:
     """The topic a message asks for (and its keyword's language), and the danger it speaks of."""
     danger = line.crisis.find(text)
-    if danger and danger.phrase == MODEL and _bare_keyword(line, text):
-        danger = None  # a bare topic keyword ("LLAMAR AL 911") asks for that topic
+    if danger and danger.phrase == MODEL and (_bare_keyword(line, text) or _opts_out(text)):
+        # a bare topic keyword ("LLAMAR AL 911") asks for that topic; an opt-out in plain
+        # words ("dont text me anymore") asks for no more texts: the model read their words
+        # wrongly. A crisis phrase still wins ("stop texting me, I want to die").
+        danger = None
     return match_topic(line, text), danger
+
+
+def _opts_out(text: str) -> bool:
+    """True when a message asks for no more texts: an opt-out word, or plain words."""
+    return normalize_word(text).replace(" ", "") in STOP_WORDS or bool(_opt_out_words(text))
+
+
+def _added_to_echo(line: Line, text: str) -> str:
+    """The sentences of a message that opens with one of the line's texts that are not the
+    line's own ("Sorry, we did not understand. I want to kill myself"), joined; empty when
+    it is an echo and nothing more. A sentence cut short counts as the line's own."""
+    added = [said for said in sentences(text) if said not in line.own_sentences]
+    return ". ".join(" ".join(said) for said in added)
 
 
 def reply_to(
@@ -251,7 +267,12 @@ def _reply_to(
     if twilio in ("STOP", "START"):  # Advanced Opt-Out: Twilio already confirmed
         return TextReply(None, lang, "opt-out" if twilio == "STOP" else "opt-in")
     if _echo(line, text):
-        return TextReply(None, lang, "echo")  # our own reply sent back by a machine: no loop
+        # Our own reply sent back by a machine is not answered (it could loop); what a person
+        # wrote after it is read for a danger all the same.
+        added = _added_to_echo(line, text)
+        found, danger = _read(line, added) if added else (None, None)
+        if not danger:
+            return TextReply(None, lang, "echo")
     if danger:
         body: str | None = _message(line, f"sms_crisis_{danger.kind}", lang)
         asked = not opted_out and _asks(text)

@@ -124,6 +124,19 @@ STOPS = [
     "unsubscribe me",
     "don't text me",
     "take me off this list",
+    # An opt-out word with a courtesy, and plain words; the crisis model once read some of
+    # these as a wish to die or an overdose
+    "stop please",
+    "Please stop",
+    "STOP STOP",
+    "stop now",
+    "stop it",
+    "i want to unsubscribe",
+    "opt me out",
+    "opt out please",
+    "dont text me anymore",
+    "do not text me anymore",
+    "dont message me anymore",
 ]
 STOPS_ES = [
     "PARAR",
@@ -132,6 +145,13 @@ STOPS_ES = [
     "No mas",
     "no me envíen más",
     "dejen de escribirme",
+    "alto por favor",
+    "Parar por favor",
+    "basta ya",
+    "No me mandes más mensajes",
+    "no me escribas mas",
+    "ya no me manden mensajes",
+    "deja de mandarme mensajes",
 ]
 
 
@@ -191,6 +211,10 @@ def test_help_answers_with_name_number_stop_and_rates(line, typed, lang, opted_o
         "how do I help my son stop using",
         "when do you stop answering calls?",
         "I want to stop using",
+        "stop using heroin",
+        "how do I stop",
+        "please stop by tomorrow",
+        "quit smoking",
         "can I stop by the center",
         "help with detox",
         "what does OD mean for methadone?x",
@@ -269,6 +293,29 @@ def test_our_own_texts_sent_back_by_a_machine_are_not_answered(line):
     for body in sent:
         got = reply(line, body)
         assert (got.kind, got.body) == ("echo", None), body
+
+
+@pytest.mark.parametrize(
+    ("typed", "kind"),
+    [
+        ("Sorry, we did not understand. I want to kill myself", "suicide"),
+        ("lo siento no le entendimos, me quiero matar", "suicide"),
+        ("Text a word to learn more about how I can kill myself", "suicide"),
+        ("Sorry, we did not understand. He is not breathing", "overdose"),
+    ],
+)
+def test_a_person_writing_after_our_own_words_is_still_heard(line, typed, kind):
+    """A message that opens like one of our texts is an echo only if nothing a person added
+    speaks of a danger: a reply quoted back with a crisis after it gets the crisis reply."""
+    got = reply(line, typed)
+    assert (got.kind, got.crisis) == ("crisis", kind)
+
+
+@pytest.mark.parametrize(
+    "typed", ["end it all", "I want to end it", "Stop texting me, I want to die"]
+)
+def test_a_wish_to_die_beside_stop_words_is_a_crisis(line, typed):
+    assert reply(line, typed).kind == "crisis"
 
 
 SAFETY_FLOOR = [
