@@ -18,7 +18,7 @@ from .reply import Dial, Event, Gather, Hangup, Record, Redirect, Reply, Say, Ve
 from .understand import Heard
 
 MAX_TRIES = 2  # failed tries on one menu before a person takes over (rule 9)
-MAX_NET_TRIES = 5  # silent re-readings of the safety net before a last goodbye
+MAX_NET_TRIES = 5  # silent re-readings of the safety net in a row before a last goodbye
 # A caller gone this soon after being put through most likely changed their mind or pressed 0
 # by mistake: no missed-call entry. One who waited longer for a person is called back.
 HUNG_UP_AT_ONCE = timedelta(seconds=8)
@@ -315,12 +315,15 @@ def at_message(line: Line, where: Where, heard: Heard, now: datetime) -> Reply |
     if said.kind == "language":
         return safety_net(line, again.to(lang=said.value), now, reason)
     kind = "no-input" if heard.empty else "invalid"
-    if where.tries + 1 >= MAX_NET_TRIES:
+    if heard.empty and where.tries + 1 >= MAX_NET_TRIES:
         # Minutes of silence after 911 and 988 were said again and again: a last goodbye.
         verbs = (_text(line, "safety", where), _text(line, "goodbye", where), Hangup())
         return Reply(where.lang, verbs, ((kind, where.topic, "net-ended"),))
+    # A key, even a wrong one, says someone is there: a call never ends for input errors
+    # (ACCESSIBILITY.md 9), so only silence in a row counts toward the goodbye.
+    tries = where.tries + 1 if heard.empty else 0
     lead = (_text(line, "silence" if heard.empty else "invalid", where),)
-    reply = safety_net(line, where.to(tries=where.tries + 1), now, reason, lead)
+    reply = safety_net(line, where.to(tries=tries), now, reason, lead)
     return Reply(reply.lang, reply.verbs, ((kind, where.topic, "net"),))
 
 

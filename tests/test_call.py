@@ -338,6 +338,18 @@ def test_silence_at_the_safety_net_rereads_it_and_never_hangs_up_early(line):
     )
 
 
+@pytest.mark.parametrize("heard", [key("5"), key("?"), Heard(speech="banana")])
+def test_wrong_keys_at_the_safety_net_never_end_the_call(line, heard):
+    """ACCESSIBILITY.md 9: never end a call because of input errors. A wrong key or word
+    after the silences that would end it re-reads the net, and the count starts again."""
+    where = Where(why="after-hours", tries=call.MAX_NET_TRIES - 1)
+    reply = call.at_message(line, where, heard, NIGHT)
+    assert outcome(reply) == ("message", "after-hours", "en")
+    assert "9 1 1" in " ".join(texts(reply))
+    net = next(verb for verb in reply.verbs if isinstance(verb, Gather))
+    assert net.where.tries == 0
+
+
 def test_recording_asks_for_a_message_that_ends_with_pound(line):
     reply = call.record(line, Where(lang="es"))
     assert texts(reply)[0].startswith("Después del tono")
