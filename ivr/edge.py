@@ -7,6 +7,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from typing import cast
 
+import phonenumbers
 from flask import Flask, Request, current_app, g, request, url_for
 from werkzeug.local import LocalProxy
 
@@ -91,6 +92,22 @@ def form_text(field: str, most: int) -> str:
 def caller() -> str:
     """The number that called or texted (kept short: Twilio's are E.164)."""
     return form_text("From", 20)
+
+
+# What Twilio sends as the caller's number when the caller hid it: Anonymous, Restricted,
+# Unavailable, Blocked and Unknown. Older calls, or other carriers, send the words.
+WITHHELD = {"+266696687", "+7378742833", "+8656696", "+2562533", "+86282452253"}
+
+
+def can_call_back(number: str) -> bool:
+    """True when `number` is a phone number staff could call back: not hidden by the caller
+    (Twilio's placeholders, 'Anonymous', empty) and of a length some country's numbers have."""
+    if number in WITHHELD or not number.startswith("+"):
+        return False
+    try:
+        return bool(phonenumbers.is_possible_number(phonenumbers.parse(number, None)))
+    except phonenumbers.NumberParseException:
+        return False
 
 
 def twilio_id(field: str = "CallSid") -> str:

@@ -11,6 +11,7 @@ from . import call, texting
 from .edge import (
     alert,
     caller,
+    can_call_back,
     form_text,
     line,
     live,
@@ -89,6 +90,9 @@ def _decide(decision: Reply | call.Effect) -> Response:
     where = decision.where
     if decision.kind == "text":
         return twiml(call.after_text(live(), where, _send_topic(where)))
+    if not can_call_back(caller()):
+        # A hidden number cannot be called back: the message prompt asks how to reach them.
+        return twiml(call.record(live(), where))
     done = call.after_callback(live(), where, now(), saved=True)
     if _save_callback(where, notes(done)):
         return twiml(done, noted=True)  # its events were stored with the request
@@ -212,7 +216,7 @@ def dialed() -> Response:
     where = _where()
     reply = call.dialed(live(known.state), where, status, known.accepted, now())
     gone = form_text("CallStatus", 20) not in ("", "in-progress", "ringing")
-    if call.missed(reply, known.transfer_at, now(), gone) and caller():
+    if call.missed(reply, known.transfer_at, now(), gone) and can_call_back(caller()):
         return _keep_missed(where, reply)
     return twiml(reply)
 

@@ -175,3 +175,32 @@ def test_missed_is_decided_by_the_core(verbs, outcome, gone, after, missed):
     assert call.missed(reply, NOW, NOW + timedelta(seconds=after), gone) is missed
     assert call.missed(reply, None, NOW, gone) is (verbs is NET)  # unknown: kept
     assert call.missed(Reply("en", NET, (("menu", "", "main"),)), NOW, NOW, False) is False
+
+
+# Twilio's placeholders for a hidden caller ID, the words older calls carry, and nothing.
+WITHHELD = ["+266696687", "+7378742833", "+8656696", "Anonymous", "Restricted", ""]
+
+
+@pytest.mark.parametrize("number", WITHHELD)
+def test_a_caller_who_hid_their_number_is_asked_how_to_reach_them(line_app, number):
+    """A call back 'at this number' cannot be kept for a hidden number: pressing 2 for one
+    asks for a message saying how to reach them, and an unanswered transfer leaves no
+    missed call that no one could return."""
+    caller = asks_for_a_person(line_app, number=number)
+    caller.dial_ends("no-answer")
+    assert waiting(line_app) == []  # no missed call: there is no number to call
+    caller.press("2")
+    assert caller.said[0].startswith("After the tone, tell us how we can reach you.")
+    assert caller.root.find("Record") is not None
+    caller.records(20)
+    assert [(r.kind, r.number) for r in line_app.extensions["ivr.store"].waiting()] == [
+        ("voicemail", number)
+    ]
+
+
+def test_a_number_from_abroad_can_still_be_called_back(line_app):
+    caller = asks_for_a_person(line_app, number="+447911123456")
+    caller.dial_ends("no-answer")
+    caller.press("2")
+    assert caller.said[0].startswith("Thank you. A counselor will call you back at this number")
+    assert [r.kind for r in line_app.extensions["ivr.store"].waiting()] == ["callback"]
