@@ -131,6 +131,9 @@ def spoken_key(lang: str, speech: str) -> str | None:
 
 
 Navigation = Literal["counselor", "repeat", "slower", "back", "text", "record", "callback"]
+# Navigation a longer topic phrase said with it outranks: "again" in "I started using again",
+# "back" in "he goes back to it". Never a person, a call back, a message or a text.
+YIELDING = ("repeat", "slower", "back")
 VoiceWord = Navigation | Literal["english", "spanish"]  # the fields of schema.VoiceWords
 
 
@@ -139,7 +142,11 @@ def navigation(line: Line, lang: str, speech: str) -> Navigation | Lang | None:
 
     The longest phrase said wins, so "call me back" asks for a call back, not to go back.
     """
-    spoken = words(speech)
+    return _navigation(line, lang, words(speech))[0]
+
+
+def _navigation(line: Line, lang: str, spoken: list[str]) -> tuple[Navigation | Lang | None, int]:
+    """navigation(), with the number of words of the phrase that was said."""
     vocabulary = line.spec.voice_words
     best: VoiceWord | None = None
     best_length = 0
@@ -160,10 +167,10 @@ def navigation(line: Line, lang: str, speech: str) -> Navigation | Lang | None:
             if length > best_length and _says(spoken, phrase):
                 best, best_length = intent, length
     if best == "spanish":
-        return "es"
+        return "es", best_length
     if best == "english":
-        return "en"
-    return best
+        return "en", best_length
+    return best, best_length
 
 
 def _score(spoken: list[str], phrase: str) -> float:
@@ -182,29 +189,40 @@ def spoken_option(line: Line, lang: str, menu_id: str, speech: str) -> int | Non
 
 def spoken_topic(line: Line, lang: str, speech: str) -> str | None:
     """A topic named by one of its keywords or its title, from anywhere in the line."""
-    return line.spoken_topics[lang].find(words(speech))
+    found = line.spoken_topics[lang].find(words(speech))
+    return found[0] if found else None
 
 
 @dataclass(frozen=True)
 class SpokenTopics:
     """Every topic's keywords and title in one language, as the words that carry them; built
     once per menu. A topic is said when every such word of one of its phrases was heard,
-    allowing small mishearings; the first topic in the menu's order wins."""
+    allowing small mishearings. The longest phrase heard wins ("fentanyl test strips" is
+    overdose, though "strips" alone is medications); of equally long ones, the first topic
+    in the menu's order."""
 
-    topics: tuple[tuple[str, tuple[tuple[str, ...], ...]], ...]
+    # each topic's phrases: (the words that carry it, how many words it has in all)
+    topics: tuple[tuple[str, tuple[tuple[tuple[str, ...], int], ...]], ...]
     vocabulary: tuple[str, ...]  # every word of those phrases, once
 
     @classmethod
     def build(cls, line: Line, lang: str) -> SpokenTopics:
         topics = tuple(
-            (topic_id, tuple(_phrase(p)[1] for p in (*topic.keywords[lang], topic.title[lang])))
+            (
+                topic_id,
+                tuple(
+                    (_phrase(p)[1], len(_phrase(p)[0]))
+                    for p in (*topic.keywords[lang], topic.title[lang])
+                ),
+            )
             for topic_id, topic in line.spec.topics.items()
         )
-        vocabulary = tuple(sorted({w for _, phrases in topics for p in phrases for w in p}))
+        vocabulary = tuple(sorted({w for _, phrases in topics for p, _ in phrases for w in p}))
         return cls(topics, vocabulary)
 
-    def find(self, spoken: list[str]) -> str | None:
-        """The topic whose phrase was said in full, if any.
+    def find(self, spoken: list[str]) -> tuple[str, int] | None:
+        """The topic whose longest phrase was said in full, with that phrase's length in
+        words, if any.
 
         Each word heard is compared with the vocabulary once (the work grows with the words
         heard, not with the number of keywords); then each phrase is a set lookup.
@@ -215,10 +233,12 @@ class SpokenTopics:
                 said, self.vocabulary, scorer=fuzz.ratio, score_cutoff=SIMILAR
             )
             heard.update(word for word, _similarity, _index in found)
+        best: tuple[str, int] | None = None
         for topic_id, phrases in self.topics:
-            if any(phrase and heard.issuperset(phrase) for phrase in phrases):
-                return topic_id
-        return None
+            for phrase, length in phrases:
+                if phrase and (best is None or length > best[1]) and heard.issuperset(phrase):
+                    best = (topic_id, length)
+        return best
 
 
 IntentKind = Literal[
@@ -273,15 +293,19 @@ def _meant(line: Line, lang: str, menu_id: str | None, speech: str) -> Intent:
     """What words said at a menu (or after a summary, with no `menu_id`) mean there."""
     if danger := line.crisis.find(speech):
         return Intent("crisis", danger.kind)  # before any menu word: safety first
-    said = navigation(line, lang, speech)
+    spoken = words(speech)
+    said, length = _navigation(line, lang, spoken)
+    topic = line.spoken_topics[lang].find(spoken)
+    if said in YIELDING and topic and topic[1] > length:
+        return Intent("topic", topic[0])  # "I started using again": relapse, not "again"
     if said == "en" or said == "es":
         return Intent("language", said)
     if said:
         return Intent(said)
     if menu_id and (number := spoken_option(line, lang, menu_id, speech)):
         return Intent("digit", str(number))
-    if topic := spoken_topic(line, lang, speech):
-        return Intent("topic", topic)
+    if topic:
+        return Intent("topic", topic[0])
     return Intent("invalid")
 
 

@@ -61,6 +61,21 @@ INTENTS = [
     ("en", "main", Heard(speech="suboxon"), Intent("topic", "medications")),
     ("es", "main", Heard(speech="la naloxona"), Intent("topic", "overdose")),
     ("en", "main", Heard(speech="purple elephants"), Intent("invalid")),
+    # A topic's longer phrase outranks a shorter one of another topic or of "again", "back"
+    ("en", "main", Heard(speech="I started using again"), Intent("topic", "relapse")),
+    (
+        "en",
+        "treatment",
+        Heard(speech="my son goes back to it every time"),
+        Intent("topic", "relapse"),
+    ),
+    ("es", "safety", Heard(speech="tengo miedo de volver a usar"), Intent("topic", "relapse")),
+    ("en", None, Heard(speech="where can I get fentanyl test strips"), Intent("topic", "overdose")),
+    ("en", "safety", Heard(speech="what is the recovery position"), Intent("topic", "overdose")),
+    # ... but never a person, a call back or a language asked for
+    ("en", "main", Heard(speech="I need to talk to someone about relapse"), Intent("counselor")),
+    ("en", None, Heard(speech="go back"), Intent("back")),
+    ("en", "main", Heard(speech="say that again"), Intent("repeat")),
 ]
 
 
@@ -100,11 +115,13 @@ def _said_in_full(spoken: list[str], phrase: tuple[str, ...]) -> bool:
 
 
 def _every_keyword(line, lang: str, spoken: list[str]) -> str | None:
+    """The topic of the longest phrase said in full (the first topic of equally long ones)."""
+    best, best_length = None, 0
     for topic_id, topic in line.spec.topics.items():
-        phrases = [*topic.keywords[lang], topic.title[lang]]
-        if any(_said_in_full(spoken, _phrase(p)[1]) for p in phrases):
-            return topic_id
-    return None
+        for p in [*topic.keywords[lang], topic.title[lang]]:
+            if _said_in_full(spoken, _phrase(p)[1]) and len(_phrase(p)[0]) > best_length:
+                best, best_length = topic_id, len(_phrase(p)[0])
+    return best
 
 
 def _misheard(word: str, cut: int) -> str:
