@@ -202,6 +202,10 @@ def at_summary(line: Line, where: Where, heard: Heard, now: datetime) -> Reply |
         return summary(line, again.to(lang=said.value))
     if said.kind == "topic":
         return summary(line, again.to(topic=said.value, menu=_home(line, said.value, where.menu)))
+    if said.kind == "callback":  # said, as at a menu: no key for it here
+        return Effect("callback", again)
+    if said.kind == "record":
+        return record(line, again)
     return _missed(line, where, heard, now, lambda lead, w: summary(line, w, lead, read=False))
 
 

@@ -119,9 +119,16 @@ def _says(spoken: list[str], phrase: str) -> bool:
     return False
 
 
+# Words a key is said after, as the prompts say it: "press two", "oprima el dos".
+PRESS = frozenset({"press", "option", "number", "oprima", "opcion", "numero", "marque", "el"})
+
+
 def spoken_key(lang: str, speech: str) -> str | None:
-    """A key said as a word or digit ("two", "dos", "2"), when that is all that was said."""
+    """A key said as a word or digit ("two", "dos", "2"), alone or after words the prompts
+    say it with ("press two", "oprima el dos"), when that is all that was said."""
     spoken = words(speech)
+    while len(spoken) > 1 and spoken[0] in PRESS:
+        spoken = spoken[1:]
     if len(spoken) == 1:
         word = spoken[0]
         if word in KEYS:

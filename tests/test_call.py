@@ -133,7 +133,31 @@ SPEECH = [
     ("en", "main", "slower please", ("menu", "main", "en")),
     ("en", "center", "call me back", ("effect", "callback")),
     ("en", "main", "the weather in Hartford", ("menu", "main", "en")),
+    # Every option label said in Spanish does what its key does
+    ("es", "center", "que un consejero le llame", ("effect", "callback")),
+    ("es", "main", "quiero hablar con un representante", ("dial", "+12032450412")),
+    ("es", "main", "con un humano", ("dial", "+12032450412")),
+    ("es", "center", "que me devuelvan la llamada", ("effect", "callback")),
+    ("es", "treatment", "menú anterior", ("menu", "main", "es")),
+    ("es", "main", "repítalo por favor", ("menu", "main", "es")),
+    ("en", "main", "I started using again", ("summary", "relapse", "en")),
 ]
+
+
+@pytest.mark.parametrize(
+    ("lang", "speech", "expected"),
+    [
+        ("en", "call me back", ("effect", "callback")),
+        ("es", "llámenme", ("effect", "callback")),
+        ("en", "leave a message", ("record",)),
+        ("es", "quiero dejar un mensaje", ("record",)),
+        ("es", "envíemelo", ("effect", "text")),
+        ("es", "mándeme un mensaje", ("effect", "text")),
+    ],
+)
+def test_speech_after_a_summary_does_what_it_does_at_a_menu(line, lang, speech, expected):
+    where = Where(lang=lang, menu="safety", topic="relapse")
+    assert outcome(call.at_summary(line, where, Heard(speech=speech), OPEN)) == expected
 
 
 @pytest.mark.parametrize(("lang", "menu", "speech", "expected"), SPEECH)
