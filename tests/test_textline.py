@@ -236,6 +236,8 @@ CRISIS = [
     ("he OD'd", "overdose", "en"),
     ("I think my brother is overdosing", "overdose", "en"),
     ("she's not breathing", "overdose", "en"),
+    ("she is gasping", "overdose", "en"),
+    ("he keeps gasping for air", "overdose", "en"),
     ("he won't wake up!!", "overdose", "en"),
     ("HIS LIPS ARE BLUE", "overdose", "en"),
     ("I took too much", "overdose", "en"),
