@@ -32,6 +32,11 @@ MOST = 500  # events in one batch, at most
 # most this many, instead of both growing for as long as the rush lasts.
 BACKLOG = 4 * MOST
 FLUSH_WAIT = 10.0  # seconds flush() and a clean shutdown wait for the writer, at most
+# Seconds a webhook waits for its number's earlier events (store_base._in_order), at most: they
+# only order what it reads and writes, and a text may call for that three times. Waiting
+# FLUSH_WAIT each time, an overdose text behind a locked database was answered after 45 s,
+# when Twilio had given up at 15.
+IN_ORDER_WAIT = 1.0
 IDLE = 1.0  # seconds without events after which the thread ends (the next event starts another)
 
 
@@ -98,15 +103,16 @@ class Later(Generic[T]):
         """True while something this process queued for `number` is not written yet."""
         return self._numbers.get(number, 0) > 0
 
-    def flush(self) -> None:
-        """Write everything queued so far before returning (readers of events call this)."""
+    def flush(self, wait: float = FLUSH_WAIT) -> None:
+        """Write everything queued so far before returning (readers of events call this);
+        after `wait` seconds, return all the same (logged)."""
         with self._changed:
             target = self._queued
             if self._written >= target or self._owner != os.getpid():
                 return
             self._hurry.set()
-            if not self._changed.wait_for(lambda: self._written >= target, FLUSH_WAIT):
-                log.error("events not written within %s s of a flush", FLUSH_WAIT)
+            if not self._changed.wait_for(lambda: self._written >= target, wait):
+                log.error("events not written within %s s of a flush", wait)
 
     def _start(self) -> None:
         """A new writer thread for this process (after a fork, the parent's is not here)."""

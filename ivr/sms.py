@@ -127,7 +127,9 @@ def _keep(
         )
     except StoreError:
         reply = textpolicy.unkept(line(), turn)
-        store().note(now(), number or None, [replace(note, kind=reply.kind)])  # likely fails too
+        # Queued, not written now: the database just failed, and a second wait for it would
+        # hold the reply (a crisis reply) past Twilio's 15 s.
+        store().note_later(now(), number or None, [replace(note, kind=reply.kind)])
         if owed := textpolicy.alert_anyway(turn):
             alert(owed)
         return reply, True

@@ -28,7 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from .eventlog import Later
+from .eventlog import IN_ORDER_WAIT, Later
 from .oncall import OnCall
 from .prepared import Prepared
 from .privacy import caller_hash, last_four
@@ -189,9 +189,10 @@ class StoreBase:
     def _in_order(self, number: str | None) -> None:
         """Before a number's events or text are read or written now: write what this process
         queued for it first (eventlog.py), so its events are kept, and read, in the order
-        they happened (its last language is the last, its last minute's replies all count)."""
+        they happened (its last language is the last, its last minute's replies all count).
+        A writer stuck behind a locked database holds a request IN_ORDER_WAIT at most."""
         if number and self.later.waiting_for(number):
-            self.later.flush()
+            self.later.flush(IN_ORDER_WAIT)
 
     def caller(self, number: str | None) -> str | None:
         """The keyed hash that stands for a number in events."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import threading
 import xml.etree.ElementTree as ET
 from datetime import datetime
 
@@ -455,3 +456,37 @@ def test_every_crisis_phrase_through_the_webhook(client, app, typed, kind, lang)
 def test_no_crisis_reply_through_the_webhook(client, app, typed):
     text(client, typed)
     assert app.extensions["ivr.store"].count("crisis") == 0
+
+
+def test_a_crisis_reply_never_waits_long_for_a_stuck_events_writer(
+    app, client, monkeypatch, caplog
+):
+    """A number's earlier events are written before its next text is read and kept, but a
+    writer stuck behind a locked database holds the text IN_ORDER_WAIT at most, not
+    FLUSH_WAIT each time: the overdose reply goes out while the writer is still stuck (it
+    once took 45 s, when Twilio gives up at 15)."""
+    from ivr import eventlog
+
+    store = app.extensions["ivr.store"]
+    release, entered, left = threading.Event(), threading.Event(), threading.Event()
+    write = store.later._write
+
+    def stuck(batch):
+        entered.set()
+        release.wait(90)
+        left.set()
+        return write(batch)
+
+    monkeypatch.setattr(store.later, "_write", stuck)
+    try:
+        text(client, "meds")  # its claim and event are queued for the writer, which sticks
+        assert entered.wait(10)
+        _, root, _ = text(client, "he is not breathing")
+        assert not left.is_set()  # answered while the writer was still stuck
+        assert replies(root)[0] == CRISIS_OVERDOSE_EN
+    finally:
+        release.set()
+    waits = [r.args[0] for r in caplog.records if "of a flush" in r.getMessage()]
+    assert waits and all(wait == eventlog.IN_ORDER_WAIT for wait in waits)
+    store.later.flush()
+    assert [w.kind for w in store.waiting()] == ["crisis-text"]
