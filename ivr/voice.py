@@ -106,7 +106,8 @@ def _send_topic(where: Where) -> str:
     what happened to it: sent, or (when it failed) it is sent now.
     """
     number = caller()
-    key = f"voice:{twilio_id()}:text:{where.topic}"
+    # Per language: a caller who asks again after switching to Spanish gets the Spanish text
+    key = f"voice:{twilio_id()}:text:{where.topic}:{where.lang}"
     try:
         if store().is_opted_out(number):
             return "opted-out"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from ivr import edge
+from ivr import edge, texting
 from ivr.twiml import RECORD_SECONDS
 
 from . import twiml_rules
@@ -260,6 +260,19 @@ def test_a_retried_text_request_sends_one_text(texting_app, prism):
     caller.post(action, Digits="2")
     assert caller.said[0] == "We sent this to your phone as a text."
     assert len(prism.requests(mark)) == 1
+
+
+def test_text_me_this_after_switching_to_spanish_sends_the_spanish_text(texting_app, prism, line):
+    caller = Caller(texting_app.test_client())
+    caller.call()
+    caller.press("2")
+    mark = prism.mark()
+    caller.press("2")
+    caller.press("7")  # to Spanish: the summary again, in Spanish
+    caller.press("2")
+    assert caller.said[0] == "Le enviamos esto a su teléfono por mensaje de texto."
+    bodies = [r.form["Body"] for r in prism.requests(mark)]
+    assert bodies == [texting.topic_text(line, "withdrawal", lang) for lang in ("en", "es")]
 
 
 def test_no_text_to_a_number_that_opted_out(texting_app, prism):
