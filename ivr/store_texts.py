@@ -35,7 +35,7 @@ from .store_base import (
 )
 from .tables import Base, Delivery, Event, LineState, OptOut, Request
 
-Keep = Literal["opt-out", "opt-in", "callback", "crisis"]
+Keep = Literal["opt-out", "opt-in", "callback", "crisis", "crisis-opt-out"]
 
 
 @dataclass(frozen=True)
@@ -172,16 +172,16 @@ class TextStore(StoreBase):
             if key and not self._claim(s, key, at, reply):
                 return False
             entry: int | None = None
-            if keep == "opt-out":
+            if keep in ("opt-out", "crisis-opt-out"):
                 self._insert(s, OptOut, number=number, at=at, words=words[:40])
-            elif keep == "opt-in":
+            if keep == "opt-in":
                 s.execute(delete(OptOut).where(OptOut.number == number))
             elif keep == "callback":
                 entry = self._request(
                     s, kind="callback", channel="sms", number=number, language=note.language, at=at
                 )
                 self._close_missed(s, number, at, f"followed by a call-back request (#{entry})")
-            elif keep == "crisis" and number:
+            elif keep in ("crisis", "crisis-opt-out") and number:
                 entry = self._crisis_waiting(s, number)
                 if entry is None:
                     # The words are not kept: the entry says a crisis reply went out, and when.

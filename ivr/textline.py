@@ -67,6 +67,7 @@ class TextReply:
     topic: str | None = None
     crisis: DangerKind | None = None
     followup: str | None = None  # a second text: the answer a crisis message also asked for
+    opts_out: bool = False  # a crisis message that also asked for no more texts
 
 
 def plain(text: str) -> str:
@@ -283,6 +284,11 @@ def _reply_to(
                 found, asked = ("overdose", lang), not opted_out
         answer = topic_text(line, found[0], lang) if found and asked else None
         topic = found[0] if found and answer else None
+        if not opted_out and _opts_out(text):
+            # "Stop texting me, I want to die": the safety reply, and the opt-out kept and
+            # confirmed (no later text is answered, but a crisis is, as for anyone opted out)
+            stopped = _message(line, "sms_stopped", lang)
+            return TextReply(body, lang, "crisis", None, danger.kind, stopped, opts_out=True)
         return TextReply(body, lang, "crisis", topic, danger.kind, followup=answer)
     stop_lang = (
         "es" if word in SPANISH_STOP else "en" if word in STOP_WORDS else _opt_out_words(text)

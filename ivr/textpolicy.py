@@ -9,7 +9,7 @@ writes once and sends. When keeping fails, `unkept` says what to answer instead,
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal
 
@@ -19,7 +19,7 @@ from .menus import Line
 from .texting import outgoing
 from .textline import TextReply
 
-Keep = Literal["opt-out", "opt-in", "callback", "crisis"]
+Keep = Literal["opt-out", "opt-in", "callback", "crisis", "crisis-opt-out"]
 
 
 @dataclass(frozen=True)
@@ -58,8 +58,13 @@ def decide(
         keep = "opt-out" if decision.kind == "opt-out" else "opt-in"
     elif decision.kind == "callback" and decision.body:
         keep = "callback"
-    elif decision.kind == "crisis" and decision.body and known.recent.repeats == 0:
-        keep = "crisis"  # a person for staff to follow up; the same words again add nothing
+    elif decision.kind == "crisis" and decision.body:
+        # a person for staff to follow up, once for the same words; and an opt-out asked for
+        first = known.recent.repeats == 0
+        if decision.opts_out:
+            keep = "crisis-opt-out" if first else "opt-out"
+        elif first:
+            keep = "crisis"
     return Turn(decision, keep, _alert(line, decision, known.recent, now))
 
 
@@ -85,10 +90,12 @@ def unkept(line: Line, turn: Turn) -> TextReply:
     when the request is not stored; a reply that keeps nothing is unchanged.
     """
     reply = turn.reply
+    if reply.kind == "crisis":
+        # the safety reply never waits for the database; an opt-out it could not keep is
+        # not confirmed
+        return replace(reply, followup=None, opts_out=False) if reply.opts_out else reply
     if turn.keep == "opt-out":
         name = "sms_optout_failed"
-    elif turn.keep == "crisis":
-        return reply  # the safety reply never waits for the database
     elif turn.keep is not None and reply.body:
         name = "sms_storage_down"
     else:

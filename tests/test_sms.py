@@ -490,3 +490,15 @@ def test_a_crisis_reply_never_waits_long_for_a_stuck_events_writer(
     assert waits and all(wait == eventlog.IN_ORDER_WAIT for wait in waits)
     store.later.flush()
     assert [w.kind for w in store.waiting()] == ["crisis-text"]
+
+
+def test_a_crisis_that_also_asks_to_stop_gets_the_safety_reply_and_is_opted_out(app, client):
+    _, root, _ = text(client, "Stop texting me, I want to die")
+    first, second = replies(root)
+    assert first == CRISIS_SUICIDE_EN
+    assert second.startswith("You will get no more texts from this number.")
+    store = app.extensions["ivr.store"]
+    assert store.is_opted_out(SENDER)
+    assert [w.kind for w in store.waiting()] == ["crisis-text"]
+    assert replies(text(client, "DETOX")[1]) == []  # no more texts
+    assert replies(text(client, "I want to die")[1]) == [CRISIS_SUICIDE_EN]  # but a crisis, yes

@@ -585,6 +585,19 @@ def test_a_keyword_text_commits_light_and_an_opt_out_waits_for_the_disk(store, m
     assert store.is_opted_out(CALLER)  # the opt-out was kept (a later callback did not undo it)
 
 
+def test_a_crisis_that_asks_to_stop_keeps_the_opt_out_and_the_crisis_entry(store):
+    note = Note("sms", "crisis", "en", "suicide", "reply")
+    kept = store.keep_text(
+        NOW, "sms:SMc1", CALLER, note, reply="<Response/>", keep="crisis-opt-out", words="stop"
+    )
+    assert kept and store.is_opted_out(CALLER)
+    assert [(w.kind, w.number) for w in store.waiting()] == [("crisis-text", CALLER)]
+    again = store.keep_text(
+        NOW, "sms:SMc1", CALLER, note, reply="<Response/>", keep="crisis-opt-out", words="stop"
+    )
+    assert not again and len(store.waiting()) == 1  # a retry keeps nothing more
+
+
 def test_an_opt_out_is_stored_whole_once_and_a_retry_stores_nothing_more(store, monkeypatch):
     """Issue 11: a STOP's claim, opt-out and event are stored together before the reply, on
     PostgreSQL in one statement that waits for the disk. The same delivery again stores

@@ -55,6 +55,17 @@ TABLE = [
     ("DETOX", Known(recent=Recent(replies=20)), OPEN, "wait", None, None),
     ("DETOX", Known(recent=Recent(replies=21, notices=1)), OPEN, "rate-limited", None, None),
     ("DETOX", Known(opted_out=True), OPEN, "silent", None, None),
+    # A crisis that also asks for no more texts: both kept; the same words again, the opt-out
+    ("stop texting me, I want to die", Known(), CLOSED, "crisis", "crisis-opt-out", None),
+    (
+        "stop texting me, I want to die",
+        Known(recent=Recent(repeats=1)),
+        CLOSED,
+        "crisis",
+        "opt-out",
+        None,
+    ),
+    ("stop texting me, I want to die", Known(opted_out=True), CLOSED, "crisis", "crisis", None),
 ]
 
 
@@ -100,6 +111,14 @@ def test_a_crisis_reply_stands_when_its_entry_cannot_be_kept(line):
     turn = textpolicy.decide(line, "he is not breathing", Known(), LIMITS, OPEN)
     assert turn.keep == "crisis"
     assert textpolicy.unkept(line, turn) == turn.reply  # never "storage down" instead of 911
+
+
+def test_an_opt_out_beside_a_crisis_is_confirmed_only_when_kept(line):
+    turn = textpolicy.decide(line, "stop texting me, I want to die", Known(), LIMITS, OPEN)
+    assert turn.reply.followup is not None
+    assert turn.reply.followup.startswith("You will get no more texts from this number.")
+    unkept = textpolicy.unkept(line, turn)
+    assert (unkept.body, unkept.followup) == (turn.reply.body, None)  # the safety reply stands
 
 
 def test_a_crisis_alert_goes_out_even_when_nothing_is_kept(line):
