@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
@@ -208,31 +209,34 @@ class SpokenTopics:
     overdose, though "strips" alone is medications); of equally long ones, the first topic
     in the menu's order."""
 
-    # each topic's phrases: (the words that carry it, how many words it has in all)
-    topics: tuple[tuple[str, tuple[tuple[tuple[str, ...], int], ...]], ...]
+    # every phrase in the menu's order: (its topic, the words that carry it, its length in
+    # words in all)
+    phrases: tuple[tuple[str, frozenset[str], int], ...]
+    by_word: Mapping[str, tuple[int, ...]]  # each word: the phrases (their places) it is in
     vocabulary: tuple[str, ...]  # every word of those phrases, once
 
     @classmethod
     def build(cls, line: Line, lang: str) -> SpokenTopics:
-        topics = tuple(
-            (
-                topic_id,
-                tuple(
-                    (_phrase(p)[1], len(_phrase(p)[0]))
-                    for p in (*topic.keywords[lang], topic.title[lang])
-                ),
-            )
+        phrases = tuple(
+            (topic_id, frozenset(_phrase(p)[1]), len(_phrase(p)[0]))
             for topic_id, topic in line.spec.topics.items()
+            for p in (*topic.keywords[lang], topic.title[lang])
+            if _phrase(p)[1]
         )
-        vocabulary = tuple(sorted({w for _, phrases in topics for p, _ in phrases for w in p}))
-        return cls(topics, vocabulary)
+        by_word: dict[str, list[int]] = {}
+        for place, (_, said, _) in enumerate(phrases):
+            for word in said:
+                by_word.setdefault(word, []).append(place)
+        index = {word: tuple(places) for word, places in by_word.items()}
+        return cls(phrases, index, tuple(sorted(index)))
 
     def find(self, spoken: list[str]) -> tuple[str, int] | None:
         """The topic whose longest phrase was said in full, with that phrase's length in
         words, if any.
 
-        Each word heard is compared with the vocabulary once (the work grows with the words
-        heard, not with the number of keywords); then each phrase is a set lookup.
+        Each word heard is compared with the vocabulary once, and only the phrases holding
+        a word heard are looked at: the work grows with the words heard, not with the
+        number of keywords.
         """
         heard: set[str] = set()
         for said in set(spoken):
@@ -240,11 +244,12 @@ class SpokenTopics:
                 said, self.vocabulary, scorer=fuzz.ratio, score_cutoff=SIMILAR
             )
             heard.update(word for word, _similarity, _index in found)
+        places = sorted({place for word in heard for place in self.by_word[word]})
         best: tuple[str, int] | None = None
-        for topic_id, phrases in self.topics:
-            for phrase, length in phrases:
-                if phrase and (best is None or length > best[1]) and heard.issuperset(phrase):
-                    best = (topic_id, length)
+        for place in places:  # in the menu's order: the first of equally long ones stays
+            topic_id, phrase, length = self.phrases[place]
+            if (best is None or length > best[1]) and heard.issuperset(phrase):
+                best = (topic_id, length)
         return best
 
 
