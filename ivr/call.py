@@ -355,14 +355,17 @@ def after_voicemail(line: Line, where: Where, now: datetime, saved: bool) -> Rep
 
 
 def after_callback(line: Line, where: Where, now: datetime, saved: bool) -> Reply:
-    """Confirm the call-back, or say plainly that it could not be saved and what to do instead."""
-    if saved:
-        when = schedule.callback_when(line.spec.center, now, where.lang)
-        first = _text(line, "callback_saved", where, when=when)
-    else:
-        first = _text(line, "storage_down", where)
+    """Confirm the call-back; or, when it could not be saved (the database is down), say so
+    and take a message instead: a recording is kept by Twilio, and staff are told of it
+    without the database (voice.recorded)."""
+    if not saved:
+        taken = record(line, where)
+        verbs = (_text(line, "storage_down", where), _text(line, "safety", where), *taken.verbs)
+        return Reply(where.lang, verbs, (("callback", where.topic, "failed"),))
+    when = schedule.callback_when(line.spec.center, now, where.lang)
+    first = _text(line, "callback_saved", where, when=when)
     verbs = (first, _text(line, "safety", where), _text(line, "goodbye", where), Hangup())
-    return Reply(where.lang, verbs, (("callback", where.topic, "saved" if saved else "failed"),))
+    return Reply(where.lang, verbs, (("callback", where.topic, "saved"),))
 
 
 def fallback(line: Line, now: datetime) -> Reply:

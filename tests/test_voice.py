@@ -428,10 +428,16 @@ def test_database_down_calls_still_work(make_app):
     caller.press("0")
     assert caller.dial.find("Number").text == STAFF
     caller.dial_ends("no-answer")
-    caller.press("2")
-    assert caller.said[0].startswith("Sorry, we cannot take messages right now.")
+    caller.press("2")  # a call back cannot be saved: a message is taken instead
+    assert caller.said[0] == (
+        "Sorry, we could not save your call back request. Please leave a message instead."
+    )
     assert "9 8 8" in caller.said[1]
+    assert caller.said[2].startswith("After the tone, tell us how we can reach you.")
+    assert caller.root.find("Record") is not None
     assert app.extensions["ivr.store"].failed_writes == 5  # each step whose events were lost
+    caller.records(30)
+    assert caller.said[0].startswith("Thank you. Your message is saved.")
 
 
 # The fallback URL ------------------------------------------------------------------
