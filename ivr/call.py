@@ -338,11 +338,17 @@ def record(line: Line, where: Where) -> Reply:
 
 
 def after_voicemail(line: Line, where: Where, now: datetime, saved: bool) -> Reply:
-    """Thank the caller and say when staff will call back (or, with no recording, offer again)."""
+    """Thank the caller and say when staff will call back (or, with no recording, offer again:
+    the safety net's offer, or the menu or summary the message was asked for at, where no
+    one was rung and "no one could answer" would not be true)."""
     if not saved:
-        reply = safety_net(
-            line, where, now, where.why or "no-answer", lead=(_text(line, "silence", where),)
-        )
+        lead = (_text(line, "silence", where),)
+        if where.why:
+            reply = safety_net(line, where, now, where.why, lead=lead)
+        elif where.topic:
+            reply = summary(line, where, lead, read=False)
+        else:
+            reply = menu(line, where, lead)
         return Reply(reply.lang, reply.verbs, (("voicemail", where.topic, "empty"),))
     when = schedule.callback_when(line.spec.center, now, where.lang)
     verbs = (

@@ -408,6 +408,20 @@ def test_callback_that_cannot_be_saved_says_so_gives_the_numbers_and_takes_a_mes
     assert outcome(reply) == ("record",)
 
 
+@pytest.mark.parametrize(
+    ("where", "expected"),
+    [
+        (Where(menu="center"), ("menu", "center", "en")),
+        (Where(lang="es", menu="safety", topic="relapse"), ("summary", "relapse", "es")),
+    ],
+)
+def test_an_empty_message_asked_for_at_a_menu_goes_back_there(line, where, expected):
+    """No one was rung: not "no one could answer", but the menu or summary again."""
+    reply = call.after_voicemail(line, where, OPEN, saved=False)
+    assert outcome(reply) == expected
+    assert not any("No one could answer" in t or "Nadie pudo" in t for t in texts(reply))
+
+
 def test_an_empty_recording_goes_back_to_the_offer(line):
     reply = call.after_voicemail(line, Where(why="after-hours"), NIGHT, saved=False)
     assert outcome(reply) == ("message", "after-hours", "en")
