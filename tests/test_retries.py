@@ -168,7 +168,7 @@ EFFECTS = [
         lambda app, out: (_waiting(app, "callback"), out.to(STAFF, "New call back request")),
         "add_request",
         "Thank you. A counselor will call you back",
-        "Sorry, we cannot take messages right now.",
+        "Sorry, we could not save your call back request. Please leave a message instead.",
     ),
     Effect(
         "voicemail",
