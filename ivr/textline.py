@@ -274,6 +274,7 @@ def _reply_to(
         found, danger = _read(line, added) if added else (None, None)
         if not danger:
             return TextReply(None, lang, "echo")
+        text = added  # the person's words alone: ours would read as a question or an opt-out
     if danger:
         body: str | None = _message(line, f"sms_crisis_{danger.kind}", lang)
         asked = not opted_out and _asks(text)

@@ -304,13 +304,15 @@ def test_our_own_texts_sent_back_by_a_machine_are_not_answered(line):
         ("lo siento no le entendimos, me quiero matar", "suicide"),
         ("Text a word to learn more about how I can kill myself", "suicide"),
         ("Sorry, we did not understand. He is not breathing", "overdose"),
+        # our opt-out confirmation quoted: its "no more texts" is ours, not an opt-out
+        (STOPPED["en"] + " I want to die", "suicide"),
     ],
 )
 def test_a_person_writing_after_our_own_words_is_still_heard(line, typed, kind):
     """A message that opens like one of our texts is an echo only if nothing a person added
     speaks of a danger: a reply quoted back with a crisis after it gets the crisis reply."""
     got = reply(line, typed)
-    assert (got.kind, got.crisis) == ("crisis", kind)
+    assert (got.kind, got.crisis, got.opts_out) == ("crisis", kind, False)
 
 
 @pytest.mark.parametrize(
