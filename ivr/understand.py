@@ -307,8 +307,8 @@ def _meant(line: Line, lang: str, menu_id: str | None, speech: str) -> Intent:
         return Intent("crisis", danger.kind)  # before any menu word: safety first
     spoken = words(speech)
     said, length = _navigation(line, lang, spoken)
-    topic = line.spoken_topics[lang].find(spoken)
-    if said in YIELDING and topic and topic[1] > length:
+    topics = line.spoken_topics[lang]
+    if said in YIELDING and (topic := topics.find(spoken)) and topic[1] > length:
         return Intent("topic", topic[0])  # "I started using again": relapse, not "again"
     if said == "en" or said == "es":
         return Intent("language", said)
@@ -316,7 +316,7 @@ def _meant(line: Line, lang: str, menu_id: str | None, speech: str) -> Intent:
         return Intent(said)
     if menu_id and (number := spoken_option(line, lang, menu_id, speech)):
         return Intent("digit", str(number))
-    if topic:
+    if topic := topics.find(spoken):
         return Intent("topic", topic[0])
     return Intent("invalid")
 
